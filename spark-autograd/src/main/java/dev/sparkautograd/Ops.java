@@ -1,0 +1,652 @@
+package dev.sparkautograd;
+
+import dev.sparkautograd.tensor.Kernels;
+import dev.sparkautograd.tensor.Kernels.Bin;
+import dev.sparkautograd.tensor.Shapes;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.DoubleUnaryOperator;
+
+/**
+ * Every differentiable op, declared once: its forward (a kernel call) and, beside it, its backward
+ * formula written with differentiable Tensor ops, so that {@code createGraph} yields higher-order
+ * gradients. Formulas follow PyTorch's derivatives.yaml, including its choices at non-differentiable
+ * points. A formula reads saved tensors only through {@link Node#saved}, and only for the inputs that
+ * need a gradient, which gives PyTorch's errors for freed graphs and in-place modification exactly
+ * when PyTorch raises them. Broadcasting ops reduce their gradients with the one {@link #sumToShape}.
+ */
+final class Ops {
+    private Ops() {}
+
+    /** Attaches a grad_fn to {@code out} when grad mode is on and some input requires grad. */
+    static Tensor record(String name, Tensor out, Tensor[] inputs, Tensor[] saved, Node.Backward backward) {
+        if (!Autograd.isGradEnabled()) return out;
+        Node[] next = null;
+        for (int i = 0; i < inputs.length; i++) {
+            Node edge = inputs[i].gradEdge();
+            if (edge != null) {
+                if (next == null) next = new Node[inputs.length];
+                next[i] = edge;
+            }
+        }
+        if (next == null) return out;
+        out.gradFn = new Node(name, next, saved, backward);
+        return out;
+    }
+
+    private static Tensor[] in(Tensor... t) {
+        return t;
+    }
+
+    private static Tensor[] grads(Tensor... g) {
+        return g;
+    }
+
+    private static Tensor binary(Bin op, Tensor a, Tensor b) {
+        int[] s = Shapes.broadcast(a.shape, b.shape);
+        return new Tensor(Kernels.binary(op, a.data, a.shape, b.data, b.shape, s), s);
+    }
+
+    private static Tensor unary(Tensor a, DoubleUnaryOperator f) {
+        return new Tensor(Kernels.unary(a.data, f), a.shape);
+    }
+
+    /** A constant (no grad) tensor, e.g. a mask inside a backward formula. */
+    private static Tensor constant(double[] data, int[] shape) {
+        return new Tensor(data, shape);
+    }
+
+    // ---- arithmetic ------------------------------------------------------------------------------
+
+    static Tensor add(Tensor a, Tensor b) {
+        int[] as = a.shape, bs = b.shape;
+        return record("AddBackward0", binary(Bin.ADD, a, b), in(a, b), null, (n, g) -> grads(
+                n.needs(0) ? g.sumToShape(as) : null,
+                n.needs(1) ? g.sumToShape(bs) : null));
+    }
+
+    static Tensor sub(Tensor a, Tensor b) {
+        int[] as = a.shape, bs = b.shape;
+        return record("SubBackward0", binary(Bin.SUB, a, b), in(a, b), null, (n, g) -> grads(
+                n.needs(0) ? g.sumToShape(as) : null,
+                n.needs(1) ? g.neg().sumToShape(bs) : null));
+    }
+
+    static Tensor mul(Tensor a, Tensor b) {
+        int[] as = a.shape, bs = b.shape;
+        return record("MulBackward0", binary(Bin.MUL, a, b), in(a, b), in(a, b), (n, g) -> grads(
+                n.needs(0) ? g.mul(n.saved(1)).sumToShape(as) : null,
+                n.needs(1) ? g.mul(n.saved(0)).sumToShape(bs) : null));
+    }
+
+    static Tensor div(Tensor a, Tensor b) {
+        int[] as = a.shape, bs = b.shape;
+        return record("DivBackward0", binary(Bin.DIV, a, b), in(a, b), in(a, b), (n, g) -> grads(
+                n.needs(0) ? g.div(n.saved(1)).sumToShape(as) : null,
+                n.needs(1) ? g.neg().mul(n.saved(0).div(n.saved(1)).div(n.saved(1))).sumToShape(bs) : null));
+    }
+
+    static Tensor neg(Tensor a) {
+        return record("NegBackward0", unary(a, x -> -x), in(a), null, (n, g) -> grads(g.neg()));
+    }
+
+    static Tensor pow(Tensor a, double p) {
+        int[] as = a.shape;
+        return record("PowBackward0", unary(a, x -> Math.pow(x, p)), in(a), in(a), (n, g) -> grads(
+                p == 0 ? Tensor.zeros(as) : g.mul(n.saved(0).pow(p - 1).mul(p))));
+    }
+
+    static Tensor pow(Tensor a, Tensor e) {
+        int[] as = a.shape, es = e.shape;
+        Tensor out = binary(Bin.POW, a, e);
+        return record("PowBackward1", out, in(a, e), in(a, e, out), (n, g) -> {
+            Tensor x = n.needs(0) || n.needs(1) ? n.saved(0) : null;
+            Tensor y = n.needs(0) || n.needs(1) ? n.saved(1) : null;
+            return grads(
+                    // d/da: e * a^(e-1), defined as 0 where e == 0 (PyTorch's pow_backward_self).
+                    n.needs(0) ? where(y.eq(0), Tensor.scalar(0), g.mul(y.mul(x.pow(y.sub(1))))).sumToShape(as) : null,
+                    // d/de: a^e * log(a), defined as 0 where a == 0 and e >= 0 (pow_backward_exponent).
+                    n.needs(1) ? where(and(x.eq(0), y.ge(0)), Tensor.scalar(0), g.mul(n.saved(2).mul(x.log()))).sumToShape(es) : null);
+        });
+    }
+
+    // ---- elementwise functions -------------------------------------------------------------------
+
+    static Tensor exp(Tensor a) {
+        Tensor out = unary(a, Math::exp);
+        return record("ExpBackward0", out, in(a), in(out), (n, g) -> grads(g.mul(n.saved(0))));
+    }
+
+    static Tensor log(Tensor a) {
+        return record("LogBackward0", unary(a, Math::log), in(a), in(a), (n, g) -> grads(g.div(n.saved(0))));
+    }
+
+    static Tensor log1p(Tensor a) {
+        return record("Log1PBackward0", unary(a, Math::log1p), in(a), in(a), (n, g) -> grads(g.div(n.saved(0).add(1))));
+    }
+
+    static Tensor sqrt(Tensor a) {
+        Tensor out = unary(a, Math::sqrt);
+        return record("SqrtBackward0", out, in(a), in(out), (n, g) -> grads(g.div(n.saved(0).mul(2))));
+    }
+
+    static Tensor abs(Tensor a) {
+        // sgn(0) = 0: the gradient of abs at 0 is 0, as in PyTorch.
+        return record("AbsBackward0", unary(a, Math::abs), in(a), in(a), (n, g) -> grads(g.mul(sgn(n.saved(0)))));
+    }
+
+    static Tensor sin(Tensor a) {
+        return record("SinBackward0", unary(a, Math::sin), in(a), in(a), (n, g) -> grads(g.mul(n.saved(0).cos())));
+    }
+
+    static Tensor cos(Tensor a) {
+        return record("CosBackward0", unary(a, Math::cos), in(a), in(a), (n, g) -> grads(g.mul(n.saved(0).sin().neg())));
+    }
+
+    static Tensor tanh(Tensor a) {
+        Tensor out = unary(a, Math::tanh);
+        return record("TanhBackward0", out, in(a), in(out), (n, g) -> {
+            Tensor y = n.saved(0);
+            return grads(g.mul(y.mul(y).neg().add(1)));
+        });
+    }
+
+    static Tensor sigmoid(Tensor a) {
+        Tensor out = unary(a, Ops::sigmoid);
+        return record("SigmoidBackward0", out, in(a), in(out), (n, g) -> {
+            Tensor y = n.saved(0);
+            return grads(g.mul(y.neg().add(1)).mul(y));
+        });
+    }
+
+    static double sigmoid(double x) {
+        // Two branches so that neither exp overflows.
+        if (x >= 0) return 1 / (1 + Math.exp(-x));
+        double e = Math.exp(x);
+        return e / (1 + e);
+    }
+
+    static Tensor relu(Tensor a) {
+        Tensor out = unary(a, x -> x > 0 ? x : (Double.isNaN(x) ? x : 0));
+        // threshold_backward: the gradient passes where the result is > 0, so it is 0 at 0.
+        return record("ReluBackward0", out, in(a), in(out), (n, g) -> grads(g.mul(mask(n.saved(0), v -> v > 0))));
+    }
+
+    /** softplus with PyTorch's defaults (beta 1, threshold 20: linear above it). */
+    static Tensor softplus(Tensor a) {
+        Tensor out = unary(a, x -> x > 20 ? x : Math.log1p(Math.exp(x)));
+        return record("SoftplusBackward0", out, in(a), in(a), (n, g) -> {
+            Tensor x = n.saved(0);
+            return grads(g.mul(where(x.gt(20), Tensor.scalar(1), x.sigmoid())));
+        });
+    }
+
+    static Tensor clamp(Tensor a, double min, double max) {
+        Tensor out = unary(a, x -> Double.isNaN(x) ? x : Math.min(Math.max(x, min), max));
+        // Gradient 1 on the closed interval [min, max], bounds included.
+        return record("ClampBackward1", out, in(a), in(a), (n, g) -> grads(g.mul(mask(n.saved(0), v -> v >= min && v <= max))));
+    }
+
+    static Tensor maximum(Tensor a, Tensor b) {
+        return extremum("MaximumBackward0", Bin.MAX, a, b, 1);
+    }
+
+    static Tensor minimum(Tensor a, Tensor b) {
+        return extremum("MinimumBackward0", Bin.MIN, a, b, -1);
+    }
+
+    /** maximum (sign 1) or minimum (sign -1): the winner takes the gradient, ties give half to each side. */
+    private static Tensor extremum(String name, Bin op, Tensor a, Tensor b, int sign) {
+        int[] as = a.shape, bs = b.shape;
+        return record(name, binary(op, a, b), in(a, b), in(a, b), (n, g) -> {
+            Tensor x = n.saved(0), y = n.saved(1);
+            int[] s = Shapes.broadcast(as, bs);
+            double[] xa = Kernels.expand(x.data, as, s), ya = Kernels.expand(y.data, bs, s);
+            double[] wa = new double[xa.length], wb = new double[xa.length];
+            for (int i = 0; i < xa.length; i++) {
+                double d = (xa[i] - ya[i]) * sign;
+                // NaN compares false both ways, so both sides get the gradient, as in PyTorch.
+                wa[i] = d < 0 ? 0 : (d == 0 ? 0.5 : 1);
+                wb[i] = d > 0 ? 0 : (d == 0 ? 0.5 : 1);
+            }
+            return grads(
+                    n.needs(0) ? g.mul(constant(wa, s)).sumToShape(as) : null,
+                    n.needs(1) ? g.mul(constant(wb, s)).sumToShape(bs) : null);
+        });
+    }
+
+    // ---- products --------------------------------------------------------------------------------
+
+    static Tensor dot(Tensor a, Tensor b) {
+        if (a.dim() != 1 || b.dim() != 1 || a.numel() != b.numel()) {
+            throw new IllegalArgumentException("dot: expected two 1-d tensors of the same size, got shapes "
+                    + Shapes.str(a.shape) + " and " + Shapes.str(b.shape));
+        }
+        Tensor out = new Tensor(new double[] {Kernels.dot(a.data, b.data)}, Shapes.SCALAR);
+        return record("DotBackward0", out, in(a, b), in(a, b), (n, g) -> grads(
+                n.needs(0) ? g.mul(n.saved(1)) : null,
+                n.needs(1) ? g.mul(n.saved(0)) : null));
+    }
+
+    /** PyTorch's matmul dispatch for 1-d and 2-d operands (and a batch of rows times a matrix). */
+    static Tensor matmul(Tensor a, Tensor b) {
+        int ad = a.dim(), bd = b.dim();
+        if (ad == 1 && bd == 1) return dot(a, b);
+        if (ad == 2 && bd == 1) return mv(a, b);
+        if (ad == 1 && bd == 2) return mm(a.unsqueeze(0), b).squeeze(0);
+        if (ad == 2 && bd == 2) return mm(a, b);
+        if (ad > 2 && bd == 2) {
+            int k = a.shape[ad - 1];
+            int[] outShape = a.shape.clone();
+            outShape[ad - 1] = b.shape[1];
+            return mm(a.reshape(-1, k), b).reshape(outShape);
+        }
+        throw new IllegalArgumentException("matmul: unsupported shapes " + Shapes.str(a.shape) + " and " + Shapes.str(b.shape)
+                + " (1-d and 2-d operands, or an n-d tensor times a matrix)");
+    }
+
+    static Tensor mm(Tensor a, Tensor b) {
+        int m = a.shape[0], k = a.shape[1], k2 = b.shape[0], nn = b.shape[1];
+        if (k != k2) {
+            throw new IllegalArgumentException("matmul: shapes " + Shapes.str(a.shape) + " and " + Shapes.str(b.shape)
+                    + " cannot be multiplied (" + m + "x" + k + " and " + k2 + "x" + nn + ")");
+        }
+        Tensor out = new Tensor(Kernels.mm(a.data, b.data, m, k, nn), new int[] {m, nn});
+        return record("MmBackward0", out, in(a, b), in(a, b), (n, g) -> grads(
+                n.needs(0) ? g.matmul(n.saved(1).t()) : null,
+                n.needs(1) ? n.saved(0).t().matmul(g) : null));
+    }
+
+    static Tensor mv(Tensor a, Tensor v) {
+        int m = a.shape[0], k = a.shape[1];
+        if (v.numel() != k) {
+            throw new IllegalArgumentException("matmul: shapes " + Shapes.str(a.shape) + " and " + Shapes.str(v.shape)
+                    + " cannot be multiplied (" + m + "x" + k + " and " + v.numel() + ")");
+        }
+        Tensor out = new Tensor(Kernels.mv(a.data, v.data, m, k), new int[] {m});
+        return record("MvBackward0", out, in(a, v), in(a, v), (n, g) -> grads(
+                n.needs(0) ? g.unsqueeze(1).matmul(n.saved(1).unsqueeze(0)) : null,
+                n.needs(1) ? n.saved(0).t().matmul(g) : null));
+    }
+
+    // ---- reductions ------------------------------------------------------------------------------
+
+    static Tensor sum(Tensor a) {
+        int[] as = a.shape;
+        Tensor out = new Tensor(new double[] {Kernels.sum(a.data)}, Shapes.SCALAR);
+        return record("SumBackward0", out, in(a), null, (n, g) -> grads(g.expand(as)));
+    }
+
+    static Tensor sum(Tensor a, int dim, boolean keepdim) {
+        int[] as = a.shape;
+        int d = Shapes.dim(dim, as.length);
+        if (as.length == 0) return sum(a);
+        int[] outShape = keepdim ? keptShape(as, d) : Shapes.removeDim(as, d);
+        Tensor out = new Tensor(Kernels.sumDim(a.data, Shapes.outer(as, d), as[d], Shapes.inner(as, d)), outShape);
+        return record("SumBackward1", out, in(a), null, (n, g) -> grads((keepdim ? g : g.unsqueeze(d)).expand(as)));
+    }
+
+    static Tensor mean(Tensor a) {
+        int[] as = a.shape;
+        int count = a.numel();
+        Tensor out = new Tensor(new double[] {Kernels.sum(a.data) / count}, Shapes.SCALAR);
+        return record("MeanBackward0", out, in(a), null, (n, g) -> grads(g.expand(as).div(count)));
+    }
+
+    static Tensor mean(Tensor a, int dim, boolean keepdim) {
+        int[] as = a.shape;
+        int d = Shapes.dim(dim, as.length);
+        if (as.length == 0) return mean(a);
+        int size = as[d];
+        int[] outShape = keepdim ? keptShape(as, d) : Shapes.removeDim(as, d);
+        double[] s = Kernels.sumDim(a.data, Shapes.outer(as, d), size, Shapes.inner(as, d));
+        for (int i = 0; i < s.length; i++) s[i] /= size;
+        return record("MeanBackward1", new Tensor(s, outShape), in(a), null,
+                (n, g) -> grads((keepdim ? g : g.unsqueeze(d)).expand(as).div(size)));
+    }
+
+    static Tensor norm(Tensor a) {
+        Tensor out = new Tensor(new double[] {Math.sqrt(Kernels.dot(a.data, a.data))}, Shapes.SCALAR);
+        // At norm 0 the subgradient 0 is used, as in PyTorch's norm_backward.
+        return record("NormBackward1", out, in(a), in(a, out), (n, g) -> {
+            Tensor x = n.saved(0), r = n.saved(1);
+            return grads(where(r.eq(0), Tensor.scalar(0), x.mul(g.div(r))));
+        });
+    }
+
+    static Tensor max(Tensor a) {
+        return extremumAll("MaxBackward1", a, 1);
+    }
+
+    static Tensor min(Tensor a) {
+        return extremumAll("MinBackward1", a, -1);
+    }
+
+    /** max/min over all elements; the gradient is split evenly among ties (evenly_distribute_backward). */
+    private static Tensor extremumAll(String name, Tensor a, int sign) {
+        if (a.numel() == 0) {
+            throw new IllegalArgumentException((sign > 0 ? "max" : "min") + "(): Expected reduction dim to be specified for input.numel() == 0.");
+        }
+        double best = a.data[0];
+        for (double v : a.data) {
+            if (Double.isNaN(v)) { best = v; break; }
+            if ((v - best) * sign > 0) best = v;
+        }
+        Tensor out = new Tensor(new double[] {best}, Shapes.SCALAR);
+        return record(name, out, in(a), in(a, out), (n, g) -> {
+            Tensor x = n.saved(0);
+            double r = n.saved(1).data[0];
+            double[] m = new double[x.numel()];
+            int count = 0;
+            for (int i = 0; i < m.length; i++) {
+                double v = x.data[i];
+                if (v == r || (Double.isNaN(r) && Double.isNaN(v))) { m[i] = 1; count++; }
+            }
+            return grads(g.div(count).mul(constant(m, x.shape)));
+        });
+    }
+
+    static Tensor logSumExp(Tensor a, int dim, boolean keepdim) {
+        int[] as = a.shape;
+        int d = Shapes.dim(dim, as.length);
+        int[] kept = keptShape(as, d);
+        Tensor out = new Tensor(Kernels.logSumExpDim(a.data, Shapes.outer(as, d), as[d], Shapes.inner(as, d)),
+                keepdim ? kept : Shapes.removeDim(as, d));
+        return record("LogsumexpBackward0", out, in(a), in(a, out), (n, g) -> {
+            Tensor r = n.saved(1);
+            return grads((keepdim ? g : g.unsqueeze(d)).mul(n.saved(0).sub(keepdim ? r : r.unsqueeze(d)).exp()));
+        });
+    }
+
+    static Tensor softmax(Tensor a, int dim) {
+        int[] as = a.shape;
+        int d = Shapes.dim(dim, as.length);
+        Tensor out = new Tensor(Kernels.softmaxDim(a.data, Shapes.outer(as, d), as.length == 0 ? 1 : as[d], Shapes.inner(as, d)), as);
+        return record("SoftmaxBackward0", out, in(a), in(out), (n, g) -> {
+            Tensor y = n.saved(0);
+            return grads(y.mul(g.sub(g.mul(y).sum(d, true))));
+        });
+    }
+
+    static Tensor logSoftmax(Tensor a, int dim) {
+        int[] as = a.shape;
+        int d = Shapes.dim(dim, as.length);
+        Tensor out = new Tensor(Kernels.logSoftmaxDim(a.data, Shapes.outer(as, d), as.length == 0 ? 1 : as[d], Shapes.inner(as, d)), as);
+        return record("LogSoftmaxBackward0", out, in(a), in(out), (n, g) -> grads(g.sub(n.saved(0).exp().mul(g.sum(d, true)))));
+    }
+
+    private static int[] keptShape(int[] shape, int dim) {
+        int[] s = shape.clone();
+        if (s.length > 0) s[dim] = 1;
+        return s;
+    }
+
+    // ---- shape ops (they copy: storage is never aliased except by detach) --------------------------
+
+    static Tensor reshape(Tensor a, int[] shape) {
+        int[] as = a.shape;
+        int[] s = Shapes.inferReshape(as, shape);
+        return record("ViewBackward0", new Tensor(a.data.clone(), s), in(a), null, (n, g) -> grads(g.reshape(as)));
+    }
+
+    static Tensor t(Tensor a) {
+        if (a.dim() > 2) throw new IllegalArgumentException("t() expects a tensor with <= 2 dimensions, but got shape " + Shapes.str(a.shape));
+        Tensor out = a.dim() < 2 ? new Tensor(a.data.clone(), a.shape) : new Tensor(Kernels.transpose(a.data, a.shape, 0, 1), new int[] {a.shape[1], a.shape[0]});
+        return record("TBackward0", out, in(a), null, (n, g) -> grads(g.t()));
+    }
+
+    static Tensor transpose(Tensor a, int dim0, int dim1) {
+        int d0 = Shapes.dim(dim0, a.dim()), d1 = Shapes.dim(dim1, a.dim());
+        int[] s = a.shape.clone();
+        if (s.length > 0) {
+            s[d0] = a.shape[d1];
+            s[d1] = a.shape[d0];
+        }
+        Tensor out = new Tensor(a.dim() == 0 ? a.data.clone() : Kernels.transpose(a.data, a.shape, d0, d1), s);
+        return record("TransposeBackward0", out, in(a), null, (n, g) -> grads(g.transpose(d0, d1)));
+    }
+
+    static Tensor unsqueeze(Tensor a, int dim) {
+        int d = Shapes.dim(dim, a.dim() + 1);
+        return record("UnsqueezeBackward0", new Tensor(a.data.clone(), Shapes.insertDim(a.shape, d, 1)), in(a), null,
+                (n, g) -> grads(g.squeeze(d)));
+    }
+
+    static Tensor squeeze(Tensor a) {
+        int[] as = a.shape;
+        int[] s = Arrays.stream(as).filter(x -> x != 1).toArray();
+        return record("SqueezeBackward0", new Tensor(a.data.clone(), s), in(a), null, (n, g) -> grads(g.reshape(as)));
+    }
+
+    static Tensor squeeze(Tensor a, int dim) {
+        int[] as = a.shape;
+        int d = Shapes.dim(dim, as.length);
+        int[] s = as.length > 0 && as[d] == 1 ? Shapes.removeDim(as, d) : as.clone();
+        return record("SqueezeBackward1", new Tensor(a.data.clone(), s), in(a), null, (n, g) -> grads(g.reshape(as)));
+    }
+
+    static Tensor expand(Tensor a, int[] shape) {
+        int[] as = a.shape;
+        int[] s = shape.clone();
+        for (int i = 0; i < s.length; i++) {
+            int j = i - (s.length - as.length);
+            if (s[i] == -1) {
+                if (j < 0) throw new IllegalArgumentException("expand: -1 is not allowed in a new leading dimension, shape " + Shapes.str(shape));
+                s[i] = as[j];
+            }
+        }
+        if (!Shapes.broadcastsTo(as, s)) {
+            throw new IllegalArgumentException("expand: shape " + Shapes.str(as) + " cannot be expanded to " + Shapes.str(shape));
+        }
+        return record("ExpandBackward0", new Tensor(Kernels.expand(a.data, as, s).clone(), s), in(a), null,
+                (n, g) -> grads(g.sumToShape(as)));
+    }
+
+    /** The adjoint of broadcasting: the one reduction every broadcasting op's backward uses. */
+    static Tensor sumToShape(Tensor a, int[] shape) {
+        int[] as = a.shape;
+        if (Arrays.equals(as, shape)) return a;
+        if (!Shapes.broadcastsTo(shape, as)) {
+            throw new IllegalArgumentException("sumToShape: shape " + Shapes.str(shape) + " does not broadcast to " + Shapes.str(as));
+        }
+        int[] s = shape.clone();
+        return record("SumBackward1", new Tensor(Kernels.sumToShape(a.data, as, s), s), in(a), null, (n, g) -> grads(g.expand(as)));
+    }
+
+    static Tensor slice(Tensor a, int dim, int start, int end) {
+        int[] as = a.shape;
+        if (as.length == 0) throw new IllegalArgumentException("slice() cannot be applied to a 0-dim tensor");
+        int d = Shapes.dim(dim, as.length);
+        int size = as[d];
+        // Python slice semantics: negative from the end, clamped to the bounds.
+        int s0 = Math.min(Math.max(start < 0 ? start + size : start, 0), size);
+        int e0 = Math.min(Math.max(end < 0 ? end + size : end, s0), size);
+        int[] s = as.clone();
+        s[d] = e0 - s0;
+        Tensor out = new Tensor(Kernels.slice(a.data, Shapes.outer(as, d), size, Shapes.inner(as, d), s0, e0), s);
+        return record("SliceBackward0", out, in(a), null, (n, g) -> grads(padAlong(g, as, d, s0)));
+    }
+
+    static Tensor index(Tensor a, int i) {
+        int[] as = a.shape;
+        if (as.length == 0) throw new IllegalArgumentException("invalid index of a 0-dim tensor");
+        int k = i < 0 ? i + as[0] : i;
+        if (k < 0 || k >= as[0]) throw new IndexOutOfBoundsException("index " + i + " is out of bounds for dimension 0 with size " + as[0]);
+        int[] s = Shapes.removeDim(as, 0);
+        int inner = Shapes.numel(s);
+        Tensor out = new Tensor(Arrays.copyOfRange(a.data, k * inner, (k + 1) * inner), s);
+        return record("SelectBackward0", out, in(a), null, (n, g) -> grads(padAlong(g.unsqueeze(0), as, 0, k)));
+    }
+
+    /** Places {@code g} at offset {@code start} along {@code dim} inside zeros of {@code shape} (the adjoint of slicing). */
+    private static Tensor padAlong(Tensor g, int[] shape, int dim, int start) {
+        int before = start, after = shape[dim] - start - g.shape[dim];
+        List<Tensor> parts = new ArrayList<>(3);
+        if (before > 0) {
+            int[] s = shape.clone();
+            s[dim] = before;
+            parts.add(Tensor.zeros(s));
+        }
+        parts.add(g);
+        if (after > 0) {
+            int[] s = shape.clone();
+            s[dim] = after;
+            parts.add(Tensor.zeros(s));
+        }
+        return parts.size() == 1 ? g : cat(parts, dim);
+    }
+
+    static Tensor cat(List<Tensor> tensors, int dim) {
+        if (tensors.isEmpty()) throw new IllegalArgumentException("cat: expected a non-empty list of tensors");
+        int[] first = tensors.get(0).shape;
+        if (first.length == 0) throw new IllegalArgumentException("cat: zero-dimensional tensor cannot be concatenated");
+        int d = Shapes.dim(dim, first.length);
+        double[][] parts = new double[tensors.size()][];
+        int[] sizes = new int[tensors.size()];
+        int total = 0;
+        for (int p = 0; p < parts.length; p++) {
+            Tensor t = tensors.get(p);
+            boolean ok = t.shape.length == first.length;
+            for (int i = 0; ok && i < first.length; i++) ok = i == d || t.shape[i] == first[i];
+            if (!ok) {
+                throw new IllegalArgumentException("cat: sizes of tensors must match except in dimension " + d + ": shapes "
+                        + Shapes.str(first) + " and " + Shapes.str(t.shape) + " (tensor " + p + ")");
+            }
+            parts[p] = t.data;
+            sizes[p] = t.shape[d];
+            total += sizes[p];
+        }
+        int[] s = first.clone();
+        s[d] = total;
+        Tensor out = new Tensor(Kernels.cat(parts, sizes, Shapes.outer(first, d), Shapes.inner(first, d)), s);
+        return record("CatBackward0", out, tensors.toArray(new Tensor[0]), null, (n, g) -> {
+            Tensor[] gs = new Tensor[sizes.length];
+            for (int p = 0, off = 0; p < sizes.length; off += sizes[p], p++) {
+                if (n.needs(p)) gs[p] = g.slice(d, off, off + sizes[p]);
+            }
+            return gs;
+        });
+    }
+
+    static Tensor clone(Tensor a) {
+        return record("CloneBackward0", new Tensor(a.data.clone(), a.shape), in(a), null, (n, g) -> grads(g));
+    }
+
+    // ---- selection -------------------------------------------------------------------------------
+
+    /** The gradient goes only to the chosen side; NaN from the other side's own backward still leaks, as in PyTorch. */
+    static Tensor where(Tensor cond, Tensor a, Tensor b) {
+        int[] as = a.shape, bs = b.shape;
+        int[] s = Shapes.broadcast(Shapes.broadcast(cond.shape, as), bs);
+        Tensor out = new Tensor(Kernels.where(cond.data, cond.shape, a.data, as, b.data, bs, s), s);
+        return record("WhereBackward0", out, in(a, b), in(cond), (n, g) -> {
+            Tensor c = n.saved(0);
+            Tensor zero = Tensor.scalar(0);
+            return grads(
+                    n.needs(0) ? where(c, g, zero).sumToShape(as) : null,
+                    n.needs(1) ? where(c, zero, g).sumToShape(bs) : null);
+        });
+    }
+
+    // ---- comparisons and masks (constants: never recorded) ------------------------------------------
+
+    static Tensor compare(Tensor a, Bin op, Tensor b) {
+        int[] s = Shapes.broadcast(a.shape, b.shape);
+        return Tensor.bool(Kernels.binary(op, a.data, a.shape, b.data, b.shape, s), s);
+    }
+
+    static Tensor and(Tensor a, Tensor b) {
+        return compare(a, Bin.AND, b);
+    }
+
+    private static Tensor mask(Tensor a, java.util.function.DoublePredicate p) {
+        double[] m = new double[a.numel()];
+        for (int i = 0; i < m.length; i++) m[i] = p.test(a.data[i]) ? 1 : 0;
+        return constant(m, a.shape);
+    }
+
+    private static Tensor sgn(Tensor a) {
+        return constant(Kernels.unary(a.data, Math::signum), a.shape);
+    }
+
+    // ---- in place --------------------------------------------------------------------------------
+
+    private static void checkLeaf(Tensor self) {
+        if (self.isLeaf() && self.requiresGrad() && Autograd.isGradEnabled()) {
+            throw new IllegalStateException("a leaf Variable that requires grad is being used in an in-place operation.");
+        }
+    }
+
+    private static void checkInPlace(Tensor self) {
+        checkLeaf(self);
+        if (self.bool) throw new IllegalStateException("in-place arithmetic on a bool tensor is not supported");
+    }
+
+    /**
+     * self (op)= other. Recorded as the out-of-place op whose result replaces self's values and
+     * history (PyTorch's rebase_history); the version bump makes nodes that saved the old self refuse
+     * to run, as PyTorch does.
+     */
+    static Tensor inPlace(Tensor self, Bin op, Tensor other) {
+        checkInPlace(self);
+        int[] s = Shapes.broadcast(self.shape, other.shape);
+        if (!Arrays.equals(s, self.shape)) {
+            throw new IllegalArgumentException("output with shape " + Shapes.str(self.shape)
+                    + " doesn't match the broadcast shape " + Shapes.str(s) + " (operand shape " + Shapes.str(other.shape) + ")");
+        }
+        if (Autograd.isGradEnabled() && (self.requiresGrad() || other.requiresGrad())) {
+            Tensor r;
+            switch (op) {
+                case ADD: r = add(self, other); break;
+                case SUB: r = sub(self, other); break;
+                case MUL: r = mul(self, other); break;
+                case DIV: r = div(self, other); break;
+                default: throw new AssertionError(op);
+            }
+            rebase(self, r);
+        } else {
+            Kernels.binaryInPlace(op, self.data, self.shape, other.data, other.shape);
+            self.version[0]++;
+        }
+        return self;
+    }
+
+    static Tensor fill_(Tensor self, double v) {
+        checkLeaf(self);
+        if (Autograd.isGradEnabled() && self.requiresGrad()) {
+            int[] ss = self.shape;
+            Tensor r = record(v == 0 ? "ZeroBackward0" : "FillBackward0", new Tensor(self.data, ss), in(self), null,
+                    (n, g) -> grads(Tensor.zeros(ss)));
+            self.gradFn = r.gradFn;
+        }
+        Arrays.fill(self.data, v);
+        self.version[0]++;
+        return self;
+    }
+
+    static Tensor copy_(Tensor self, Tensor src) {
+        checkInPlace(self);
+        if (!Shapes.broadcastsTo(src.shape, self.shape)) {
+            throw new IllegalArgumentException("copy_: source shape " + Shapes.str(src.shape) + " does not broadcast to " + Shapes.str(self.shape));
+        }
+        int[] ss = self.shape, rs = src.shape;
+        Tensor out = new Tensor(Kernels.expand(src.data, rs, ss).clone(), ss);
+        if (Autograd.isGradEnabled() && (self.requiresGrad() || src.requiresGrad())) {
+            rebase(self, record("CopyBackwards", out, in(self, src), null, (n, g) -> grads(
+                    n.needs(0) ? Tensor.zeros(ss) : null,
+                    n.needs(1) ? g.sumToShape(rs) : null)));
+        } else {
+            System.arraycopy(out.data, 0, self.data, 0, out.data.length);
+            self.version[0]++;
+        }
+        return self;
+    }
+
+    private static void rebase(Tensor self, Tensor result) {
+        System.arraycopy(result.data, 0, self.data, 0, self.data.length);
+        self.version[0]++;
+        self.gradFn = result.gradFn;
+    }
+}

@@ -1,0 +1,348 @@
+package dev.sparkautograd.tensor;
+
+import dev.ludovic.netlib.blas.BLAS;
+
+import java.util.function.DoubleUnaryOperator;
+
+/**
+ * Loops over primitive row-major arrays: no per-element objects, no autograd. Every op's forward
+ * and every backward formula ends up here.
+ */
+public final class Kernels {
+    private Kernels() {}
+
+    /** Elementwise binary operators; the common ones get tight loops on the same-shape and scalar paths. */
+    public enum Bin {
+        ADD, SUB, MUL, DIV, POW, MAX, MIN, EQ, NE, LT, LE, GT, GE, AND, OR;
+
+        public double apply(double x, double y) {
+            switch (this) {
+                case ADD: return x + y;
+                case SUB: return x - y;
+                case MUL: return x * y;
+                case DIV: return x / y;
+                case POW: return Math.pow(x, y);
+                // NaN propagates, as torch.maximum/minimum do.
+                case MAX: return Double.isNaN(x) || Double.isNaN(y) ? Double.NaN : Math.max(x, y);
+                case MIN: return Double.isNaN(x) || Double.isNaN(y) ? Double.NaN : Math.min(x, y);
+                case EQ: return x == y ? 1 : 0;
+                case NE: return x != y ? 1 : 0;
+                case LT: return x < y ? 1 : 0;
+                case LE: return x <= y ? 1 : 0;
+                case GT: return x > y ? 1 : 0;
+                case GE: return x >= y ? 1 : 0;
+                case AND: return x != 0 && y != 0 ? 1 : 0;
+                case OR: return x != 0 || y != 0 ? 1 : 0;
+                default: throw new AssertionError(this);
+            }
+        }
+    }
+
+    /** out = a (op) b with NumPy broadcasting; out has shape {@code outShape}. */
+    public static double[] binary(Bin op, double[] a, int[] as, double[] b, int[] bs, int[] outShape) {
+        int n = Shapes.numel(outShape);
+        double[] out = new double[n];
+        if (a.length == n && b.length == n) {
+            sameShape(op, a, b, out);
+        } else if (b.length == 1 && a.length == n) {
+            scalarRight(op, a, b[0], out);
+        } else if (a.length == 1 && b.length == n) {
+            double x = a[0];
+            for (int i = 0; i < n; i++) out[i] = op.apply(x, b[i]);
+        } else {
+            general(op, a, Shapes.broadcastStrides(as, outShape), b, Shapes.broadcastStrides(bs, outShape), outShape, out);
+        }
+        return out;
+    }
+
+    private static void sameShape(Bin op, double[] a, double[] b, double[] out) {
+        int n = out.length;
+        switch (op) {
+            case ADD: for (int i = 0; i < n; i++) out[i] = a[i] + b[i]; return;
+            case SUB: for (int i = 0; i < n; i++) out[i] = a[i] - b[i]; return;
+            case MUL: for (int i = 0; i < n; i++) out[i] = a[i] * b[i]; return;
+            case DIV: for (int i = 0; i < n; i++) out[i] = a[i] / b[i]; return;
+            default: for (int i = 0; i < n; i++) out[i] = op.apply(a[i], b[i]);
+        }
+    }
+
+    private static void scalarRight(Bin op, double[] a, double y, double[] out) {
+        int n = out.length;
+        switch (op) {
+            case ADD: for (int i = 0; i < n; i++) out[i] = a[i] + y; return;
+            case SUB: for (int i = 0; i < n; i++) out[i] = a[i] - y; return;
+            case MUL: for (int i = 0; i < n; i++) out[i] = a[i] * y; return;
+            case DIV: for (int i = 0; i < n; i++) out[i] = a[i] / y; return;
+            default: for (int i = 0; i < n; i++) out[i] = op.apply(a[i], y);
+        }
+    }
+
+    /** Odometer over the output; the innermost dimension runs as a plain loop. */
+    private static void general(Bin op, double[] a, int[] sa, double[] b, int[] sb, int[] shape, double[] out) {
+        int rank = shape.length;
+        int last = shape[rank - 1];
+        int la = sa[rank - 1], lb = sb[rank - 1];
+        int[] idx = new int[rank];
+        int ia = 0, ib = 0;
+        for (int o = 0; o < out.length; o += last) {
+            for (int j = 0, pa = ia, pb = ib; j < last; j++, pa += la, pb += lb) {
+                out[o + j] = op.apply(a[pa], b[pb]);
+            }
+            for (int d = rank - 2; d >= 0; d--) {
+                idx[d]++;
+                ia += sa[d];
+                ib += sb[d];
+                if (idx[d] < shape[d]) break;
+                ia -= sa[d] * shape[d];
+                ib -= sb[d] * shape[d];
+                idx[d] = 0;
+            }
+        }
+    }
+
+    /** In place a (op)= b, where b broadcasts to a's shape. */
+    public static void binaryInPlace(Bin op, double[] a, int[] as, double[] b, int[] bs) {
+        double[] r = b.length == a.length ? null : binary(op, a, as, b, bs, as);
+        if (r != null) {
+            System.arraycopy(r, 0, a, 0, a.length);
+        } else {
+            sameShape(op, a, b, a);
+        }
+    }
+
+    public static double[] unary(double[] a, DoubleUnaryOperator f) {
+        double[] out = new double[a.length];
+        for (int i = 0; i < a.length; i++) out[i] = f.applyAsDouble(a[i]);
+        return out;
+    }
+
+    public static double[] where(double[] c, int[] cs, double[] a, int[] as, double[] b, int[] bs, int[] outShape) {
+        int n = Shapes.numel(outShape);
+        double[] cc = expand(c, cs, outShape), aa = expand(a, as, outShape), bb = expand(b, bs, outShape);
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) out[i] = cc[i] != 0 ? aa[i] : bb[i];
+        return out;
+    }
+
+    /** Copies {@code a} of shape {@code from} broadcast to shape {@code to} (returns a itself when equal). */
+    public static double[] expand(double[] a, int[] from, int[] to) {
+        int n = Shapes.numel(to);
+        if (a.length == n) return a;
+        double[] out = new double[n];
+        if (a.length == 1) {
+            java.util.Arrays.fill(out, a[0]);
+            return out;
+        }
+        general(Bin.ADD, a, Shapes.broadcastStrides(from, to), new double[] {0}, new int[to.length], to, out);
+        return out;
+    }
+
+    /** Sums {@code a} of shape {@code from} down to shape {@code to}, which must broadcast to {@code from}. */
+    public static double[] sumToShape(double[] a, int[] from, int[] to) {
+        int n = Shapes.numel(to);
+        double[] out = new double[n];
+        if (a.length == n) {
+            System.arraycopy(a, 0, out, 0, n);
+            return out;
+        }
+        if (n == 1) {
+            out[0] = sum(a);
+            return out;
+        }
+        int rank = from.length;
+        int[] st = Shapes.broadcastStrides(to, from);
+        int[] idx = new int[rank];
+        int it = 0;
+        for (double v : a) {
+            out[it] += v;
+            for (int d = rank - 1; d >= 0; d--) {
+                idx[d]++;
+                it += st[d];
+                if (idx[d] < from[d]) break;
+                it -= st[d] * from[d];
+                idx[d] = 0;
+            }
+        }
+        return out;
+    }
+
+    public static double sum(double[] a) {
+        double s = 0;
+        for (double v : a) s += v;
+        return s;
+    }
+
+    /** Sum over one dimension: [outer, size, inner] -> [outer, inner]. */
+    public static double[] sumDim(double[] a, int outer, int size, int inner) {
+        double[] out = new double[outer * inner];
+        for (int o = 0; o < outer; o++) {
+            int base = o * size * inner;
+            int ob = o * inner;
+            for (int k = 0; k < size; k++) {
+                int row = base + k * inner;
+                for (int i = 0; i < inner; i++) out[ob + i] += a[row + i];
+            }
+        }
+        return out;
+    }
+
+    /** Max over one dimension, NaN-propagating. */
+    public static double[] maxDim(double[] a, int outer, int size, int inner) {
+        double[] out = new double[outer * inner];
+        java.util.Arrays.fill(out, Double.NEGATIVE_INFINITY);
+        for (int o = 0; o < outer; o++) {
+            for (int k = 0; k < size; k++) {
+                int row = (o * size + k) * inner;
+                for (int i = 0; i < inner; i++) {
+                    double v = a[row + i];
+                    int p = o * inner + i;
+                    if (v > out[p] || Double.isNaN(v)) out[p] = v;
+                }
+            }
+        }
+        return out;
+    }
+
+    /** log(sum(exp(x))) over one dimension, shifted by the max so that it does not overflow. */
+    public static double[] logSumExpDim(double[] a, int outer, int size, int inner) {
+        double[] m = maxDim(a, outer, size, inner);
+        double[] s = new double[outer * inner];
+        for (int o = 0; o < outer; o++) {
+            for (int k = 0; k < size; k++) {
+                int row = (o * size + k) * inner;
+                for (int i = 0; i < inner; i++) {
+                    double mi = m[o * inner + i];
+                    s[o * inner + i] += Math.exp(a[row + i] - (Double.isInfinite(mi) ? 0 : mi));
+                }
+            }
+        }
+        for (int p = 0; p < s.length; p++) s[p] = Math.log(s[p]) + (Double.isInfinite(m[p]) ? 0 : m[p]);
+        return s;
+    }
+
+    /** x - logsumexp(x) over one dimension. */
+    public static double[] logSoftmaxDim(double[] a, int outer, int size, int inner) {
+        double[] lse = logSumExpDim(a, outer, size, inner);
+        double[] out = new double[a.length];
+        for (int o = 0; o < outer; o++) {
+            for (int k = 0; k < size; k++) {
+                int row = (o * size + k) * inner;
+                for (int i = 0; i < inner; i++) out[row + i] = a[row + i] - lse[o * inner + i];
+            }
+        }
+        return out;
+    }
+
+    public static double[] softmaxDim(double[] a, int outer, int size, int inner) {
+        double[] out = logSoftmaxDim(a, outer, size, inner);
+        for (int i = 0; i < out.length; i++) out[i] = Math.exp(out[i]);
+        return out;
+    }
+
+    /** Elements [start, end) along a dimension: [outer, size, inner] -> [outer, end-start, inner]. */
+    public static double[] slice(double[] a, int outer, int size, int inner, int start, int end) {
+        int len = end - start;
+        double[] out = new double[outer * len * inner];
+        for (int o = 0; o < outer; o++) {
+            System.arraycopy(a, (o * size + start) * inner, out, o * len * inner, len * inner);
+        }
+        return out;
+    }
+
+    /** Concatenates parts along a dimension; each part is [outer, sizes[p], inner]. */
+    public static double[] cat(double[][] parts, int[] sizes, int outer, int inner) {
+        int total = 0;
+        for (int s : sizes) total += s;
+        double[] out = new double[outer * total * inner];
+        for (int o = 0; o < outer; o++) {
+            int pos = o * total * inner;
+            for (int p = 0; p < parts.length; p++) {
+                int chunk = sizes[p] * inner;
+                System.arraycopy(parts[p], o * chunk, out, pos, chunk);
+                pos += chunk;
+            }
+        }
+        return out;
+    }
+
+    /** Swaps two dimensions (a general permutation copy). */
+    public static double[] transpose(double[] a, int[] shape, int d0, int d1) {
+        int rank = shape.length;
+        int[] outShape = shape.clone();
+        outShape[d0] = shape[d1];
+        outShape[d1] = shape[d0];
+        int[] inStrides = Shapes.strides(shape);
+        int[] src = new int[rank];
+        for (int i = 0; i < rank; i++) src[i] = inStrides[i];
+        src[d0] = inStrides[d1];
+        src[d1] = inStrides[d0];
+        double[] out = new double[a.length];
+        if (out.length == 0) return out;
+        int[] idx = new int[rank];
+        int p = 0;
+        for (int o = 0; o < out.length; o++) {
+            out[o] = a[p];
+            for (int d = rank - 1; d >= 0; d--) {
+                idx[d]++;
+                p += src[d];
+                if (idx[d] < outShape[d]) break;
+                p -= src[d] * outShape[d];
+                idx[d] = 0;
+            }
+        }
+        return out;
+    }
+
+    // ---- matrix products -------------------------------------------------------------------------
+
+    /** Below this many multiply-adds a plain loop beats the BLAS call overhead. */
+    private static final long SMALL_MATMUL = 4096;
+
+    private static final class Blas {
+        // Resolved on first use: netlib logs which implementation it picked (native, Vector API or plain Java).
+        static final BLAS INSTANCE = BLAS.getInstance();
+    }
+
+    /** Row-major C[m,n] = A[m,k] B[k,n]. */
+    public static double[] mm(double[] a, double[] b, int m, int k, int n) {
+        double[] c = new double[m * n];
+        if (m == 0 || n == 0 || k == 0) return c;
+        if ((long) m * k * n <= SMALL_MATMUL) {
+            for (int i = 0; i < m; i++) {
+                for (int p = 0; p < k; p++) {
+                    double aip = a[i * k + p];
+                    int bo = p * n, co = i * n;
+                    for (int j = 0; j < n; j++) c[co + j] += aip * b[bo + j];
+                }
+            }
+            return c;
+        }
+        // Column-major BLAS sees row-major C as C^T = B^T A^T.
+        Blas.INSTANCE.dgemm("N", "N", n, m, k, 1.0, b, n, a, k, 0.0, c, n);
+        return c;
+    }
+
+    /** Row-major y[m] = A[m,n] x[n]. */
+    public static double[] mv(double[] a, double[] x, int m, int n) {
+        double[] y = new double[m];
+        if (m == 0 || n == 0) return y;
+        if ((long) m * n <= SMALL_MATMUL) {
+            for (int i = 0; i < m; i++) {
+                double s = 0;
+                int ro = i * n;
+                for (int j = 0; j < n; j++) s += a[ro + j] * x[j];
+                y[i] = s;
+            }
+            return y;
+        }
+        // Row-major A is column-major A^T (n x m): y = (A^T)^T x.
+        Blas.INSTANCE.dgemv("T", n, m, 1.0, a, n, x, 1, 0.0, y, 1);
+        return y;
+    }
+
+    public static double dot(double[] a, double[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) s += a[i] * b[i];
+        return s;
+    }
+}
