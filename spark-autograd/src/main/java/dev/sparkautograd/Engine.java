@@ -91,6 +91,8 @@ final class Engine {
                     if (node.preHooks != null) grad = runHooks(node.preHooks, grad);
                     if (node.retainedOutput != null) retain(node.retainedOutput, grad, createGraph);
                     if (task.captureIndex >= 0) {
+                        // A captured leaf's hooks see its gradient, as PyTorch runs them for autograd.grad too.
+                        if (node.isAccumulator() && node.leaf.hooks != null) grad = runHooks(node.leaf.hooks, grad);
                         captured[task.captureIndex] = grad;
                         if (node.isAccumulator()) continue;
                     } else if (node.isAccumulator()) {

@@ -59,6 +59,14 @@ class EngineTest {
     }
 
     @Test
+    void gradOfALeafRunsItsHooksButLeavesGradAlone() {
+        Tensor x = Tensor.of(1, 2).requiresGrad_(true);
+        x.registerHook(g -> g.mul(2));
+        assertEquals("tensor([2., 2.])", Autograd.grad(x.sum(), x).toString());
+        assertNull(x.grad());
+    }
+
+    @Test
     void gradOfAnIntermediate() {
         Tensor x = Tensor.of(1, 2).requiresGrad_(true);
         Tensor h = x.mul(2);
