@@ -353,6 +353,11 @@ public final class SeedTour {
         return books;
     }
 
+    /** The notebooks' ids, "000" to "004", as the seed files are numbered. */
+    public List<String> notebookIds() {
+        return notebooks().stream().map(Notebook::id).toList();
+    }
+
     /**
      * Replays the notebooks. Cells outside {@code sections} still run, silently, so that a section
      * sees the state the notebook had there; only notebooks named in {@code ids} (all when empty) run.
