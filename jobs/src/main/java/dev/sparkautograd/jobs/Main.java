@@ -1,0 +1,106 @@
+package dev.sparkautograd.jobs;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.UnmatchedArgumentException;
+
+import java.io.PrintWriter;
+
+/**
+ * The entry point of every job: {@code bin/spark-autograd} runs it on the embedded local[*] Spark, and
+ * spark-submit runs it with {@code --class dev.sparkautograd.jobs.Main} from the thin jar.
+ *
+ * <p>A job is one class (see {@link SparkJob}) listed in {@code subcommands} below. Usage errors (unknown
+ * job, unknown or bad option) print one line on stderr and exit with 2; a failing job exits with 1.
+ */
+@Command(name = Main.NAME,
+        mixinStandardHelpOptions = true,
+        versionProvider = BuildInfo.class,
+        customSynopsis = Main.NAME + " [--master URL] [--conf K=V]... [--dry-run] <job> [options]",
+        description = {
+            "PyTorch-style autograd for Java, with big tensors on Apache Spark.",
+            "Runs a job on the embedded local[*] Spark, or submits it to a Spark master.",
+            "",
+            "Launcher options (bin/spark-autograd, before the job):",
+            "      --master URL        Submit the thin jar to this Spark master with",
+            "                          spark-submit (SPARK_HOME's, if SPARK_HOME is set).",
+            "      --conf KEY=VALUE    A Spark setting for this run (repeatable).",
+            "      --dry-run           Print the command instead of running it."},
+        optionListHeading = "%nOptions:%n",
+        subcommands = {
+            InfoJob.class,
+        },
+        commandListHeading = "%nJobs:%n",
+        footer = {"", "Run '" + Main.NAME + " <job> --help' for the options of a job."})
+public final class Main implements Runnable {
+
+    static final String NAME = "spark-autograd";
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new ParameterException(spec.commandLine(), "no job given");
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Parses {@code args} and runs the job; returns the exit code (0 ok, 1 job failed, 2 usage error). */
+    public static int execute(String[] args, PrintWriter out, PrintWriter err) {
+        return commandLine(out, err).execute(args);
+    }
+
+    static CommandLine commandLine(PrintWriter out, PrintWriter err) {
+        CommandLine main = new CommandLine(new Main());
+        // Every job gets -h/--help, whether or not its class declares it.
+        for (CommandLine job : main.getSubcommands().values()) {
+            CommandSpec spec = job.getCommandSpec();
+            if (spec.usageMessage().optionListHeading().isEmpty()) {
+                spec.usageMessage().optionListHeading("%nOptions:%n");
+            }
+            if (spec.options().stream().noneMatch(OptionSpec::usageHelp)) {
+                spec.addOption(OptionSpec.builder("-h", "--help").usageHelp(true)
+                        .description("Show this help message and exit.").build());
+            }
+        }
+        return main
+                .setOut(out)
+                .setErr(err)
+                .setParameterExceptionHandler(Main::usageError)
+                .setExecutionExceptionHandler((ex, cmd, parsed) -> {
+                    ex.printStackTrace(cmd.getErr());
+                    cmd.getErr().println(cmd.getCommandSpec().qualifiedName() + ": failed: " + ex);
+                    cmd.getErr().flush();
+                    return 1;
+                });
+    }
+
+    /** One line on stderr, exit code 2: no stack trace, no usage dump. */
+    private static int usageError(ParameterException ex, String[] args) {
+        CommandLine cmd = ex.getCommandLine();
+        String where = cmd.getCommandSpec().qualifiedName();
+        String message;
+        if (ex instanceof UnmatchedArgumentException unmatched && !unmatched.getUnmatched().isEmpty()) {
+            String arg = unmatched.getUnmatched().get(0);
+            if (cmd.getCommandSpec().parent() == null && !arg.startsWith("-")) {
+                message = "unknown job '" + arg + "' (jobs: " + String.join(", ", cmd.getSubcommands().keySet()) + ")";
+            } else if (unmatched.isUnknownOption()) {
+                message = "unknown option '" + arg + "'";
+            } else {
+                message = "unexpected argument '" + arg + "'";
+            }
+        } else {
+            message = ex.getMessage() == null ? ex.toString() : ex.getMessage().strip().replaceAll("\\s*\\R\\s*", "; ");
+        }
+        cmd.getErr().println(where + ": " + message + " (see '" + where + " --help')");
+        cmd.getErr().flush();
+        return 2;
+    }
+}

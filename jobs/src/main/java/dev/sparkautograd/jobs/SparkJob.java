@@ -1,0 +1,46 @@
+package dev.sparkautograd.jobs;
+
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+
+/**
+ * A job that needs Spark: picocli parses its options, {@link #validate()} checks them before Spark
+ * starts, then {@link #run} gets a session from {@link SparkSessions#forJob} that is stopped afterwards.
+ *
+ * <p>Adding a job: one class extending this, annotated {@code @Command(name = ..., description = ...)},
+ * listed in {@link Main}'s {@code subcommands}. Results go to {@code out} (stdout); logs go to stderr.
+ */
+public abstract class SparkJob implements Callable<Integer> {
+
+    @Spec
+    protected CommandSpec spec;
+
+    @Override
+    public final Integer call() throws Exception {
+        validate();
+        SparkSession spark = SparkSessions.forJob(spec.name());
+        try {
+            return run(spark, spec.commandLine().getOut());
+        } finally {
+            spark.stop();
+        }
+    }
+
+    /**
+     * Checks the options before Spark starts; throw {@code picocli.CommandLine.ParameterException}
+     * (via {@link #badOption}) for a one-line usage error with exit code 2.
+     */
+    protected void validate() {}
+
+    /** A usage error of this job (one line on stderr, exit code 2). */
+    protected final RuntimeException badOption(String message) {
+        return new picocli.CommandLine.ParameterException(spec.commandLine(), message);
+    }
+
+    /** The job's work on {@code spark} (which the job must not stop); returns the process exit code. */
+    public abstract int run(SparkSession spark, PrintWriter out) throws Exception;
+}
