@@ -33,6 +33,7 @@ import java.io.PrintWriter;
         optionListHeading = "%nOptions:%n",
         subcommands = {
             InfoJob.class,
+            TourJob.class,
         },
         commandListHeading = "%nJobs:%n",
         footer = {"", "Run '" + Main.NAME + " <job> --help' for the options of a job."})

@@ -130,6 +130,21 @@ class LauncherIT {
         assertTrue(cp.contains("/spark-core_2.13-4.1.0.jar") && cp.contains("spark-autograd"), cp);
     }
 
+    /** The acceptance: the tour through the launcher prints the seeds' deterministic outputs byte for byte. */
+    @Test
+    void tourPrintsTheSeedNotebooksOutputs() throws Exception {
+        Processes.Result r = launcher("tour");
+        assertEquals(0, r.exit(), r::toString);
+        assertTrue(dev.sparkautograd.jobs.tour.SeedTourTest.assertMatchesSeeds(r.out()) >= 45, r::toString);
+        Processes.Result detach = launcher("tour", "--section", "detach", "--notebook", "004");
+        assertEquals(0, detach.exit(), detach::toString);
+        assertFalse(detach.out().contains("control-flow"), detach::toString);
+        assertTrue(detach.out().contains("tensor([0., 1., 4., 9.])"), detach::toString);
+        Processes.Result bad = launcher("tour", "--section", "nosuch");
+        assertEquals(2, bad.exit(), bad::toString);
+        assertEquals(1, bad.errLines(), bad::toString);
+    }
+
     @Test
     void helpListsTheJobs() throws Exception {
         Processes.Result r = launcher("--help");

@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * printed. Deterministic outputs must match byte for byte and in order; outputs of the random cells
  * (after randn) must have the same form, with the numbers left free.
  */
-class SeedTourTest {
+public class SeedTourTest {
 
     private static final Pattern OUTPUT = Pattern.compile("^(\\(?\\s*tensor\\(.*|True|False|None|RuntimeError: .*)$");
 
@@ -60,19 +60,40 @@ class SeedTourTest {
     static List<List<String>> tourOutputs(String id, long seed, Set<String> sections) {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         new SeedTour(seed).run(new PrintStream(buf, true, StandardCharsets.UTF_8), sections, Set.of(id));
+        return parse(buf.toString(StandardCharsets.UTF_8), id);
+    }
+
+    /** Splits the printed tour: the output lines of notebook {@code id}'s deterministic and random cells. */
+    public static List<List<String>> parse(String tour, String id) {
         List<String> fixed = new ArrayList<>(), random = new ArrayList<>();
-        boolean inRandom = false, inCell = false;
-        for (String line : buf.toString(StandardCharsets.UTF_8).split("\n")) {
-            if (line.startsWith("--- ")) {
+        boolean inBook = false, inRandom = false, inCell = false;
+        for (String line : tour.split("\n")) {
+            if (line.startsWith("=== ")) {
+                inBook = line.startsWith("=== seed " + id + ":");
+                inCell = false;
+            } else if (line.startsWith("--- ")) {
                 inCell = true;
                 inRandom = line.contains("(random");
-            } else if (line.startsWith("=== ")) {
-                inCell = false;
-            } else if (inCell && !line.startsWith(">>> ") && !line.isEmpty()) {
+            } else if (inBook && inCell && !line.startsWith(">>> ") && !line.isEmpty()) {
                 (inRandom ? random : fixed).add(line);
             }
         }
         return List.of(fixed, random);
+    }
+
+    public static final List<String> NOTEBOOKS = List.of("000", "001", "002", "003", "004");
+
+    /** Asserts that a printed tour shows every notebook's deterministic outputs exactly as the seed files do. */
+    public static int assertMatchesSeeds(String tour) throws IOException {
+        int checked = 0;
+        for (String id : NOTEBOOKS) {
+            List<String> expected = seedOutputs(id).get(0).stream().map(SeedTourTest::normalizeError).toList();
+            List<String> actual = parse(tour, id).get(0).stream().map(SeedTourTest::normalizeError).toList();
+            assertFalse(expected.isEmpty(), "no outputs parsed from seed " + id);
+            assertEquals(expected, actual, "seed " + id);
+            checked += expected.size();
+        }
+        return checked;
     }
 
     /** Java's exception name stands where Python's stood; the message must be PyTorch's. */
@@ -87,20 +108,14 @@ class SeedTourTest {
 
     @Test
     void everyDeterministicCellPrintsWhatPyTorchPrinted() throws IOException {
-        int checked = 0;
-        for (String id : List.of("000", "001", "002", "003", "004")) {
-            List<String> expected = seedOutputs(id).get(0).stream().map(SeedTourTest::normalizeError).toList();
-            List<String> actual = tourOutputs(id, 0, Set.of()).get(0).stream().map(SeedTourTest::normalizeError).toList();
-            assertFalse(expected.isEmpty(), "no outputs parsed from seed " + id);
-            assertEquals(expected, actual, "seed " + id);
-            checked += expected.size();
-        }
-        assertTrue(checked >= 45, "only " + checked + " outputs compared");
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        new SeedTour(0).run(new PrintStream(buf, true, StandardCharsets.UTF_8), Set.of(), Set.of());
+        assertTrue(assertMatchesSeeds(buf.toString(StandardCharsets.UTF_8)) >= 45, "too few outputs compared");
     }
 
     @Test
     void randomCellsPrintTheSameFormWithTheirOwnValues() throws IOException {
-        for (String id : List.of("000", "001", "002", "003", "004")) {
+        for (String id : NOTEBOOKS) {
             List<String> expected = seedOutputs(id).get(1).stream().map(SeedTourTest::form).toList();
             for (long seed : new long[] {0, 1, 7}) {
                 List<String> actual = tourOutputs(id, seed, Set.of()).get(1).stream().map(SeedTourTest::form).toList();
