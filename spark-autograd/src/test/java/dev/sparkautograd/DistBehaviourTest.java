@@ -289,12 +289,18 @@ class DistBehaviourTest {
         DistTensor x = DistTensor.parallelize(SharedSpark.jsc(), Tensor.randn(1, 6, 2), 1);
         Tensor w = Tensor.zeros(2).requiresGrad_(true);
         long before = Broadcasts.count();
-        for (int step = 0; step < 1000; step++) {
-            x.matmul(w).sub(1).square().mean().backward();
-            try (Autograd.Scope ignored = Autograd.noGrad()) {
-                w.sub_(w.grad().mul(0.1));
+        // 1,000 jobs: Spark's INFO lines per job would dominate the time.
+        SharedSpark.spark().sparkContext().setLogLevel("WARN");
+        try {
+            for (int step = 0; step < 1000; step++) {
+                x.matmul(w).sub(1).square().mean().backward();
+                try (Autograd.Scope ignored = Autograd.noGrad()) {
+                    w.sub_(w.grad().mul(0.1));
+                }
+                w.grad().zero_();
             }
-            w.grad().zero_();
+        } finally {
+            SharedSpark.spark().sparkContext().setLogLevel("INFO");
         }
         assertEquals(1000, Broadcasts.count() - before);
         assertEquals(Set.of(), Broadcasts.live());
