@@ -19,7 +19,6 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.IdentityHashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -564,12 +563,14 @@ public final class DistTensor {
         }
         List<DistTensor> rowLeaves = new ArrayList<>();
         if (gradOn) for (DistTensor f : graph.frontier) if (f.requiresGrad) rowLeaves.add(f);
-        boolean onePass = !rows && needed > 0;
+        // One pass when the result is a scalar: the job returns d(result)/d(params) beside the value.
+        boolean onePass = needed > 0 && valueNumel == 1;
         Params values = Params.of(ps);
         JavaRDD<Block[]> zipped = zipAll(graph.frontierRdds);
 
         double[] result = runPartials(zipped, plan, values, onePass ? needGrad : new boolean[ps.length],
-                onePass ? Tensor.scalar(mean ? 1.0 / count : 1.0) : null, nodeName);
+                onePass ? Tensor.full(mean ? 1.0 / count : 1.0, rows ? rowShape : Shapes.SCALAR) : null,
+                nodeName + " of " + String.join(" > ", plan.opNames()));
         double[] v = Arrays.copyOf(result, valueNumel);
         if (mean) for (int i = 0; i < v.length; i++) v[i] /= count;
         Tensor out = Tensor.wrap(v, rows ? rowShape : Shapes.SCALAR, false);
@@ -602,7 +603,8 @@ public final class DistTensor {
         return Ops.record(nodeName, out, inputs.toArray(new Tensor[0]), saved, (n, g) -> {
             Tensor[] grads = new Tensor[nParams + rowLeaves.size()];
             if (onePass) {
-                for (int k = 0; k < nParams; k++) if (n.needs(k)) grads[k] = g.mul(n.saved(k));
+                Tensor g0 = g.dim() == 0 ? g : g.sum();
+                for (int k = 0; k < nParams; k++) if (n.needs(k)) grads[k] = g0.mul(n.saved(k));
             } else if (nParams > 0) {
                 boolean[] want = new boolean[ps.length];
                 boolean any = false;
@@ -678,10 +680,5 @@ public final class DistTensor {
 
     private void accumulateGrad(DistTensor g) {
         grad = grad == null ? g : grad.add(g);
-    }
-
-    @SuppressWarnings("unused")
-    private static Iterator<Block> none() {
-        return Collections.emptyIterator();
     }
 }

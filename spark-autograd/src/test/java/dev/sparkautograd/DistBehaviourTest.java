@@ -11,13 +11,11 @@ import org.apache.spark.storage.BroadcastBlockId;
 import org.junit.jupiter.api.Test;
 import scala.runtime.AbstractFunction1;
 
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -205,6 +203,23 @@ class DistBehaviourTest {
     }
 
     @Test
+    void aScalarSumOverRowsIsAlsoOnePass() {
+        Tensor xl = Tensor.randn(1, 30, 3);
+        Tensor wl = Tensor.randn(4, 3).requiresGrad_(true);
+        xl.matmul(wl).sigmoid().mean(0, false).backward();
+        DistTensor x = data(3).tensor("x");
+        Tensor w = Tensor.randn(4, 3).requiresGrad_(true);
+        Tensor[] m = new Tensor[1];
+        int jobs = jobsDuring(() -> {
+            m[0] = x.matmul(w).sigmoid().mean(0, false);
+            m[0].backward();
+        });
+        assertEquals(1, jobs);
+        assertEquals(0, m[0].dim());
+        assertTrue(w.grad().allclose(wl.grad(), 1e-10, 1e-12));
+    }
+
+    @Test
     void retainGraphAndTheSecondBackwardErrorBehaveAsLocally() {
         DistData d = data(3);
         Tensor w = Tensor.randn(5, 3).requiresGrad_(true), b = Tensor.scalar(0).requiresGrad_(true);
@@ -315,18 +330,5 @@ class DistBehaviourTest {
         assertEquals(List.of(), left, "broadcast blocks of the library still held by the block manager");
         // ... and the loop converged, so the steps did run.
         assertTrue(x.matmul(w).sub(1).square().mean().item() < 1.0);
-    }
-
-    @SuppressWarnings("unused")
-    private static <T> T time(String what, Supplier<T> f) {
-        long t0 = System.nanoTime();
-        T r = f.get();
-        System.out.println(what + ": " + (System.nanoTime() - t0) / 1e6 + " ms");
-        return r;
-    }
-
-    @SuppressWarnings("unused")
-    private static String str(double[] a) {
-        return Arrays.toString(a);
     }
 }

@@ -94,6 +94,30 @@ class DistDataTest {
     }
 
     @Test
+    void oneCountingJobPerSourceThenOneJobPerStep() {
+        // No exchange in the plan (adaptive execution would run a job of its own for a shuffle's map stage).
+        Dataset<Row> df = SharedSpark.spark().range(0, 20, 1, 4).selectExpr("array(cast(id as double), 1.0d) as x", "cast(id % 2 as double) as y");
+        DistData[] d = new DistData[1];
+        assertEquals(1, DistBehaviourTest.jobsDuring(() -> d[0] = DistData.fromDataset(df,
+                DistData.options().storageLevel(org.apache.spark.storage.StorageLevel.MEMORY_ONLY_SER()), "x", "y")));
+        Tensor w = Tensor.zeros(2).requiresGrad_(true);
+        int jobs = DistBehaviourTest.jobsDuring(() -> {
+            for (int step = 0; step < 3; step++) {
+                DistTensor z = d[0].tensor("x").matmul(w);
+                z.softplus().sub(d[0].tensor("y").mul(z)).mean().backward();
+                try (Autograd.Scope ignored = Autograd.noGrad()) {
+                    w.sub_(w.grad());
+                }
+                w.grad().zero_();
+            }
+        });
+        assertEquals(3, jobs);
+        // Blocks cached serialized (Kryo, registration required) are read back intact.
+        assertEquals(190.0, d[0].tensor("x").sumRows(1, false).sum().item() - 20);
+        d[0].unpersist();
+    }
+
+    @Test
     void schemaProblemsFailOnTheDriverBeforeAnyJob() {
         Dataset<Row> df = df1(schema(field("x", DataTypes.DoubleType), field("name", DataTypes.StringType)),
                 RowFactory.create(1.0, "a"));

@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -160,10 +159,5 @@ class DistGradientTest {
     @ValueSource(ints = {1, 3, 8})
     void twoLayerMlp(int partitions) {
         check(MLP, partitions, new int[] {D, 5}, new int[] {5}, new int[] {5, 1}, new int[] {1});
-    }
-
-    @SuppressWarnings("unused")
-    private static Function<Tensor, Tensor> id() {
-        return t -> t;
     }
 }

@@ -91,10 +91,12 @@ public final class Plan implements Serializable {
         Tensor[] params = paramValues.tensors();
         boolean grads = false;
         int len = valueNumel;
-        for (int i = 0; i < params.length; i++) {
-            if (needGrad[i]) {
-                grads = u != null;
-                len += params[i].numel();
+        if (u != null) {
+            for (int i = 0; i < params.length; i++) {
+                if (needGrad[i]) {
+                    grads = true;
+                    len += params[i].numel();
+                }
             }
         }
         if (grads) for (int i = 0; i < params.length; i++) if (needGrad[i]) params[i].requiresGrad_(true);
@@ -151,33 +153,6 @@ public final class Plan implements Serializable {
                 return new Block(b[0].firstRow(), op.apply(in, params));
             }
         });
-    }
-
-    /** Aligned tuples from several block iterators of one layout (zipPartitions of their RDDs). */
-    public static Iterator<Block[]> zip(List<Iterator<Block>> its) {
-        return new Iterator<>() {
-            @Override
-            public boolean hasNext() {
-                boolean h = its.get(0).hasNext();
-                for (Iterator<Block> it : its) {
-                    if (it.hasNext() != h) throw new IllegalStateException("DistTensor blocks are not aligned: partitions hold different numbers of blocks");
-                }
-                return h;
-            }
-
-            @Override
-            public Block[] next() {
-                if (!hasNext()) throw new NoSuchElementException();
-                Block[] out = new Block[its.size()];
-                for (int i = 0; i < out.length; i++) {
-                    out[i] = its.get(i).next();
-                    if (out[i].firstRow() != out[0].firstRow() || out[i].rows() != out[0].rows()) {
-                        throw new IllegalStateException("DistTensor blocks are not aligned: " + out[0] + " and " + out[i]);
-                    }
-                }
-                return out;
-            }
-        };
     }
 
     static <A, B> Iterator<B> map(Iterator<A> it, java.util.function.Function<A, B> f) {

@@ -6,7 +6,6 @@ import org.apache.spark.api.java.JavaRDD;
 import scala.Tuple2;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
@@ -114,10 +113,5 @@ public final class TreeReduce {
             }
         }
         return acc;
-    }
-
-    @SuppressWarnings("unused")
-    private static <T> List<T> unmodifiable(List<T> l) {
-        return Collections.unmodifiableList(l);
     }
 }
