@@ -244,6 +244,7 @@ public final class DistTensor {
             }
             return rdd;
         }
+        checkParamVersions();
         List<JavaRDD<Block>> in = new ArrayList<>(parents.length);
         for (DistTensor p : parents) in.add(p.rdd());
         final Params values = Params.of(params);
@@ -252,6 +253,18 @@ public final class DistTensor {
         rdd = zipAll(in).mapPartitions(it -> Plan.forward(it, columns, f, values), true);
         rdd.setName(name);
         return rdd;
+    }
+
+    /** The op's parameters must still hold the values it was recorded with. */
+    private void checkParamVersions() {
+        for (int i = 0; i < params.length; i++) {
+            Tensor p = params[i];
+            if (p.version[0] != paramVersions[i]) {
+                throw new IllegalStateException("a parameter of the DistTensor op '" + name + "' (shape " + Shapes.str(p.shape)
+                        + ") was modified by an inplace operation after the op was recorded: it is at version " + p.version[0]
+                        + "; expected version " + paramVersions[i] + ". Rebuild the DistTensor graph after updating parameters.");
+            }
+        }
     }
 
     /** The aligned tuples of several block RDDs of one layout: zipPartitions, never a shuffle. */
@@ -491,13 +504,9 @@ public final class DistTensor {
                 return;
             }
             for (DistTensor p : t.parents) visit(p);
+            t.checkParamVersions();
             for (int i = 0; i < t.params.length; i++) {
                 Tensor p = t.params[i];
-                if (p.version[0] != t.paramVersions[i]) {
-                    throw new IllegalStateException("a parameter of the DistTensor op '" + t.name + "' (shape " + Shapes.str(p.shape)
-                            + ") was modified by an inplace operation after the op was recorded: it is at version " + p.version[0]
-                            + "; expected version " + t.paramVersions[i] + ". Rebuild the DistTensor graph after updating parameters.");
-                }
                 if (!paramIndex.containsKey(p)) {
                     paramIndex.put(p, params.size());
                     params.add(p);

@@ -181,6 +181,17 @@ class DistDataTest {
     }
 
     @Test
+    void nonFiniteRowsOfFromRowsAndMismatchedColumnsOfParallelize() {
+        JavaRDD<double[]> rows = SharedSpark.jsc().parallelize(Arrays.asList(new double[] {1, 2}, new double[] {Double.NaN, 4}), 2);
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> DistTensor.fromRows(rows, 2).sum()), "column 0", "NaN", "row 1");
+        assertTrue(Double.isNaN(DistTensor.fromRows(rows, 2, DistData.options().allowNonFinite(true)).sum().item()));
+        java.util.Map<String, Tensor> m = new java.util.LinkedHashMap<>();
+        m.put("a", Tensor.zeros(4, 2));
+        m.put("b", Tensor.zeros(5));
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> DistData.parallelize(SharedSpark.jsc(), 2, m)), "[4, 2]", "[5]");
+    }
+
+    @Test
     void anEmptyDatasetSumsToZeroAndHasNoMean() {
         StructType s = schema(field("x", DataTypes.DoubleType));
         Dataset<Row> df = SharedSpark.spark().createDataFrame(new ArrayList<Row>(), s);
