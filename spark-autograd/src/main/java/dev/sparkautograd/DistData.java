@@ -160,13 +160,10 @@ public final class DistData {
             perRow += Shapes.numel(shapes.get(i));
         }
         List<List<Block>> parts = RowReader.split(ts, numPartitions, options.rowsPerBlock(perRow));
-        // Each task carries its own blocks in its closure: an index RDD, one element per partition.
-        List<Integer> index = new ArrayList<>();
-        for (int p = 0; p < numPartitions; p++) index.add(p);
+        // One element per partition (its blocks), so each task carries only its own rows.
         List<Block[]> data = new ArrayList<>();
         for (List<Block> part : parts) data.add(part.toArray(new Block[0]));
-        JavaRDD<Block> blocks = sc.parallelize(index, numPartitions)
-                .mapPartitionsWithIndex((p, it) -> Arrays.asList(data.get(p)).iterator(), true);
+        JavaRDD<Block> blocks = sc.parallelize(data, numPartitions).flatMap(a -> Arrays.asList(a).iterator());
         blocks.setName("parallelize");
         if (options.storageLevel != null) blocks.persist(options.storageLevel);
         DistTensor.Layout layout = new DistTensor.Layout(ts[0].size(0), numPartitions);

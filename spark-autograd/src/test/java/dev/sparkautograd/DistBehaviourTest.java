@@ -105,6 +105,21 @@ class DistBehaviourTest {
     }
 
     @Test
+    void eachOpIsANamedRddOfItsParentsSoTheLineageIsTheForwardGraph() {
+        DistData d = data(3);
+        Tensor w = Tensor.randn(3, 3);
+        DistTensor out = d.tensor("x").matmul(w).sigmoid().mul(d.tensor("y"));
+        int[] shape = out.shape();
+        assertArrayEquals(new int[] {30}, shape);
+        assertEquals("mul", out.blocks().name());
+        String lineage = out.blocks().toDebugString();
+        for (String op : new String[] {"mul", "sigmoid", "matmul", "parallelize"}) assertTrue(lineage.contains(op), lineage);
+        assertEquals(3, out.blocks().getNumPartitions());
+        Tensor local = d.tensor("x").collect().matmul(w).sigmoid().mul(d.tensor("y").collect());
+        assertTrue(out.collect().allclose(local, 1e-15, 0));
+    }
+
+    @Test
     void unalignedTensorsAreRefused() {
         DistTensor a = DistTensor.parallelize(SharedSpark.jsc(), Tensor.ones(10, 2), 2);
         DistTensor b = DistTensor.parallelize(SharedSpark.jsc(), Tensor.ones(10, 2), 2);
