@@ -659,14 +659,15 @@ public final class DistTensor {
         int len = plan.valueNumelForJob();
         for (int i = 0; i < want.length; i++) if (want[i] && u != null) len += Shapes.numel(values.shape(i));
         final int length = len;
-        final Params up = u == null ? null : Params.of(u);
         int depth = (int) setting(TREE_DEPTH, 2);
         long finalAbove = setting(FINAL_COMBINE_ON_EXECUTOR_ABOVE, 1L << 20);
         if (depth < 1) throw new IllegalArgumentException(TREE_DEPTH + " must be at least 1, got " + depth);
-        Broadcast<Params> bc = Broadcasts.make(sc, values);
+        // One broadcast per job: the parameter values and the upstream gradient.
+        Broadcast<Params> bc = Broadcasts.make(sc, u == null ? values : values.with(u));
+        final boolean withUpstream = u != null;
         try {
             JavaRDD<double[]> partials = zipped.mapPartitions(
-                    it -> Collections.singletonList(plan.partial(it, bc.value(), want, up == null ? null : up.tensors()[0])).iterator(), true);
+                    it -> Collections.singletonList(plan.partial(it, bc.value(), want, withUpstream)).iterator(), true);
             partials.setName(jobName);
             return Jobs.run(() -> TreeReduce.sum(partials, length, depth, length >= finalAbove));
         } finally {

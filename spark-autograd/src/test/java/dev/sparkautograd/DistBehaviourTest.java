@@ -320,6 +320,7 @@ class DistBehaviourTest {
         Tensor w = Tensor.zeros(2).requiresGrad_(true);
         long before = Broadcasts.count();
         // 1,000 jobs: Spark's INFO lines per job would dominate the time.
+        String level = org.apache.logging.log4j.LogManager.getRootLogger().getLevel().name();
         SharedSpark.spark().sparkContext().setLogLevel("WARN");
         try {
             for (int step = 0; step < 1000; step++) {
@@ -330,7 +331,7 @@ class DistBehaviourTest {
                 w.grad().zero_();
             }
         } finally {
-            SharedSpark.spark().sparkContext().setLogLevel("INFO");
+            SharedSpark.spark().sparkContext().setLogLevel(level);
         }
         assertEquals(1000, Broadcasts.count() - before);
         assertEquals(Set.of(), Broadcasts.live());

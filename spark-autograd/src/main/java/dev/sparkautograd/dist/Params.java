@@ -27,6 +27,15 @@ public final class Params implements Serializable {
         return new Params(d, s);
     }
 
+    /** These values and one more tensor after them (a parameter bundle with the upstream gradient). */
+    public Params with(Tensor extra) {
+        double[][] d = java.util.Arrays.copyOf(data, data.length + 1);
+        int[][] s = java.util.Arrays.copyOf(shapes, shapes.length + 1);
+        d[data.length] = extra.toArray();
+        s[data.length] = extra.shape();
+        return new Params(d, s);
+    }
+
     public int size() {
         return data.length;
     }

@@ -84,11 +84,14 @@ public final class Plan implements Serializable {
 
     /**
      * One partition's partial: the reduced value followed by the flattened gradients of the parameters
-     * with {@code needGrad}, for upstream {@code u} (null: value only). Blocks are processed, and their
+     * with {@code needGrad}. {@code bundle} holds the parameter values and, when {@code withUpstream},
+     * after them the upstream gradient (else the value only). Blocks are processed, and their
      * contributions summed, in partition order.
      */
-    public double[] partial(Iterator<Block[]> blocks, Params paramValues, boolean[] needGrad, Tensor u) {
-        Tensor[] params = paramValues.tensors();
+    public double[] partial(Iterator<Block[]> blocks, Params bundle, boolean[] needGrad, boolean withUpstream) {
+        Tensor[] all = bundle.tensors();
+        Tensor[] params = Arrays.copyOf(all, needGrad.length);
+        Tensor u = withUpstream ? all[needGrad.length] : null;
         boolean grads = false;
         int len = valueNumel;
         if (u != null) {
