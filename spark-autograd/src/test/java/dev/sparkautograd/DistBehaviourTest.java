@@ -302,6 +302,26 @@ class DistBehaviourTest {
     }
 
     @Test
+    void replayStartsAtTheNearestPersistedAncestor() {
+        DistData d = data(3);
+        org.apache.spark.util.LongAccumulator rowsComputed = SharedSpark.jsc().sc().longAccumulator("rows computed");
+        DistTensor features = d.tensor("x").mapBlocks(List.of(), (x, q) -> {
+            if (org.apache.spark.TaskContext.get() != null) rowsComputed.add(x.size(0));
+            return x.tanh();
+        });
+        Tensor w = Tensor.randn(3, 3).requiresGrad_(true);
+        features.matmul(w).sum().backward();
+        features.matmul(w).sum().backward();
+        assertEquals(60, rowsComputed.value(), "without persist each step recomputes the features");
+        features.persist();
+        for (int step = 0; step < 3; step++) features.matmul(w).sum().backward();
+        assertEquals(90, rowsComputed.value(), "persisted: computed once, then read from the cache");
+        Tensor expected = d.tensor("x").collect().tanh().sum(0, false).mul(5);
+        assertTrue(w.grad().allclose(expected, 1e-10, 1e-12));
+        features.unpersist();
+    }
+
+    @Test
     void emptyPartitionsAreFine() {
         Tensor xl = Tensor.randn(3, 3, 2);
         DistTensor x = DistTensor.parallelize(SharedSpark.jsc(), xl, 8);
