@@ -39,12 +39,9 @@ class DistRetryTest {
         return new double[][] {p.get(0).grad().toArray(), p.get(1).grad().toArray(), p.get(2).grad().toArray(), {loss.item()}};
     }
 
-    @Test
-    void injectedTaskFailuresGiveBitwiseIdenticalGradients() {
-        double[][] reference = gradients(SharedSpark.jsc(), false);
-        SharedSpark.spark().stop();
-        SparkSession retrying = SparkSession.builder()
-                .master("local[2,4]")
+    static SparkSession session(String master) {
+        return SparkSession.builder()
+                .master(master)
                 .appName("spark-autograd-retry-test")
                 .config("spark.ui.enabled", "false")
                 .config("spark.driver.host", "127.0.0.1")
@@ -53,6 +50,27 @@ class DistRetryTest {
                 .config("spark.kryo.registrator", "dev.sparkautograd.dist.AutogradKryoRegistrator")
                 .config("spark.kryo.registrationRequired", "true")
                 .getOrCreate();
+    }
+
+    static void stop(SparkSession s) {
+        s.stop();
+        SparkSession.clearActiveSession();
+        SparkSession.clearDefaultSession();
+    }
+
+    @Test
+    void injectedTaskFailuresAndOtherSlotCountsGiveBitwiseIdenticalGradients() {
+        double[][] reference = gradients(SharedSpark.jsc(), false);
+        SharedSpark.spark().stop();
+        // Another number of task slots (one core): the same bits.
+        SparkSession single = session("local[1]");
+        try {
+            double[][] one = gradients(JavaSparkContext.fromSparkContext(single.sparkContext()), false);
+            for (int i = 0; i < reference.length; i++) assertArrayEquals(reference[i], one[i], "local[1], array " + i);
+        } finally {
+            stop(single);
+        }
+        SparkSession retrying = session("local[2,4]");
         try {
             JavaSparkContext sc = JavaSparkContext.fromSparkContext(retrying.sparkContext());
             sc.setLogLevel("ERROR");
@@ -71,9 +89,7 @@ class DistRetryTest {
         } catch (java.util.concurrent.TimeoutException e) {
             throw new AssertionError(e);
         } finally {
-            retrying.stop();
-            SparkSession.clearActiveSession();
-            SparkSession.clearDefaultSession();
+            stop(retrying);
         }
         assertTrue(org.apache.spark.SparkContext$.MODULE$.getActive().isEmpty(), "the retrying context is stopped");
         // The shared session comes back for the next tests.
