@@ -347,6 +347,8 @@ public final class DistTensor {
     public DistTensor logSumExp(int dim, boolean keepdim) { int d = rowDim("logSumExp", dim); return unary("logSumExp", (x, q) -> x[0].logSumExp(d, keepdim)); }
     /** Sum within each row along {@code dim} (not 0: for the sum over rows see {@link #sum(int, boolean)}). */
     public DistTensor sumRows(int dim, boolean keepdim) { int d = rowDim("sumRows", dim); return unary("sumRows", (x, q) -> x[0].sum(d, keepdim)); }
+    /** Mean within each row along {@code dim} (not 0: for the mean over rows see {@link #mean(int, boolean)}). */
+    public DistTensor meanRows(int dim, boolean keepdim) { int d = rowDim("meanRows", dim); return unary("meanRows", (x, q) -> x[0].mean(d, keepdim)); }
 
     /**
      * Any per-block function written with Tensor ops (Java control flow allowed), with local

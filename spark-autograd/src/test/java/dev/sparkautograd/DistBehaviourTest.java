@@ -117,6 +117,9 @@ class DistBehaviourTest {
         assertEquals(3, out.blocks().getNumPartitions());
         Tensor local = d.tensor("x").collect().matmul(w).sigmoid().mul(d.tensor("y").collect());
         assertTrue(out.collect().allclose(local, 1e-15, 0));
+        Tensor x = d.tensor("x").collect();
+        assertTrue(d.tensor("x").meanRows(1, true).sub(d.tensor("x").sumRows(-1, false).mapBlocks(List.of(), (b, q) -> b.unsqueeze(1))).collect()
+                .allclose(x.mean(1, true).sub(x.sum(-1, false).unsqueeze(1)), 1e-15, 0));
     }
 
     @Test
