@@ -20,6 +20,30 @@ public final class AutogradKryoRegistrator implements KryoRegistrator {
         kryo.register(Tensor[].class);
         kryo.register(double[][].class);
         kryo.register(int[][].class);
+        kryo.register(Block.class, new BlockSerializer());
+        kryo.register(Block[].class);
+        kryo.register(Params.class);
+        kryo.register(long[][].class);
+    }
+
+    /** first row, then each column as a tensor (raw doubles). */
+    static final class BlockSerializer extends Serializer<Block> {
+        private final TensorSerializer tensors = new TensorSerializer();
+
+        @Override
+        public void write(Kryo kryo, Output out, Block b) {
+            out.writeLong(b.firstRow());
+            out.writeInt(b.width(), true);
+            for (int i = 0; i < b.width(); i++) tensors.write(kryo, out, b.column(i));
+        }
+
+        @Override
+        public Block read(Kryo kryo, Input in, Class<Block> type) {
+            long first = in.readLong();
+            Tensor[] values = new Tensor[in.readInt(true)];
+            for (int i = 0; i < values.length; i++) values[i] = tensors.read(kryo, in, Tensor.class);
+            return new Block(first, values);
+        }
     }
 
     /** shape, bool flag, raw values. */

@@ -16,7 +16,9 @@ import java.util.Properties;
  * (Kryo, registration required), no UI, loopback only. Created on first use and never stopped
  * between test classes (a shutdown hook stops it), so a test suite pays Spark's start-up once.
  *
- * <p>Tests must not stop it, nor build a second SparkContext in the same JVM.
+ * <p>A test that needs another master (task retries on {@code local[2,4]}, forked executors) stops it,
+ * runs its own context, stops that, and the next {@link #session()} makes a fresh shared one: there is
+ * never more than one SparkContext in the JVM.
  */
 public final class SharedSpark {
 
@@ -29,7 +31,7 @@ public final class SharedSpark {
 
     /** The shared session, created on first call. */
     public static synchronized SparkSession session() {
-        if (session == null) {
+        if (session == null || session.sparkContext().isStopped()) {
             SparkConf conf = testConf();
             session = SparkSession.builder().config(conf).getOrCreate();
             SparkSession created = session;

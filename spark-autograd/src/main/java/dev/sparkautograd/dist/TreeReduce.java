@@ -1,0 +1,117 @@
+package dev.sparkautograd.dist;
+
+import org.apache.spark.Partitioner;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import scala.Tuple2;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * A deterministic tree sum of one array per partition. Each partition's partial is keyed by its
+ * partition index; every level sends index {@code i} to reducer {@code i / fanIn}, and a reducer sorts
+ * what it received by index before adding, so the additions happen in an order fixed by partition
+ * index, never by task completion (unlike {@code RDD.treeAggregate}, whose last level merges on the
+ * driver as tasks finish). Same partials in, same bits out, whatever the scheduling or retries.
+ */
+public final class TreeReduce {
+    private TreeReduce() {}
+
+    /** Sends key i to partition i / fanIn. */
+    static final class IndexPartitioner extends Partitioner {
+        private static final long serialVersionUID = 1L;
+        private final int partitions;
+        private final int fanIn;
+
+        IndexPartitioner(int partitions, int fanIn) {
+            this.partitions = partitions;
+            this.fanIn = fanIn;
+        }
+
+        @Override
+        public int numPartitions() {
+            return partitions;
+        }
+
+        @Override
+        public int getPartition(Object key) {
+            return (Integer) key / fanIn;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof IndexPartitioner p && p.partitions == partitions && p.fanIn == fanIn;
+        }
+
+        @Override
+        public int hashCode() {
+            return partitions * 31 + fanIn;
+        }
+    }
+
+    /**
+     * The sum of the partials (each partition of {@code partials} yields exactly one array of {@code length}).
+     *
+     * @param depth            levels of the tree, counting the final combine (1: every partial goes to the driver)
+     * @param finalOnExecutor  when true the last combine also runs on an executor and the driver receives one array
+     */
+    public static double[] sum(JavaRDD<double[]> partials, int length, int depth, boolean finalOnExecutor) {
+        int count = partials.getNumPartitions();
+        if (count == 0) return new double[length];
+        JavaPairRDD<Integer, double[]> level = partials
+                .mapPartitionsWithIndex((Integer p, Iterator<double[]> it) -> keyed(p, it), true)
+                .mapToPair(t -> t);
+        int fanIn = Math.max(2, (int) Math.ceil(Math.pow(count, 1.0 / Math.max(1, depth))));
+        for (int l = 1; l < depth && count > fanIn; l++) {
+            count = (count + fanIn - 1) / fanIn;
+            level = combine(level, fanIn, count);
+        }
+        if (finalOnExecutor && count > 1) {
+            level = combine(level, count, 1);
+        }
+        level.setName("treeReduce");
+        List<Tuple2<Integer, double[]>> parts = level.collect();
+        return sumSorted(new ArrayList<>(parts), length);
+    }
+
+    private static JavaPairRDD<Integer, double[]> combine(JavaPairRDD<Integer, double[]> level, int fanIn, int reducers) {
+        final int f = fanIn;
+        return level.partitionBy(new IndexPartitioner(reducers, f))
+                .mapPartitionsWithIndex((Integer p, Iterator<Tuple2<Integer, double[]>> it) -> {
+                    List<Tuple2<Integer, double[]>> got = new ArrayList<>();
+                    it.forEachRemaining(got::add);
+                    List<Tuple2<Integer, double[]>> out = new ArrayList<>(1);
+                    if (!got.isEmpty()) out.add(new Tuple2<>(p, sumSorted(got, got.get(0)._2().length)));
+                    return out.iterator();
+                }, true)
+                .mapToPair(t -> t);
+    }
+
+    private static Iterator<Tuple2<Integer, double[]>> keyed(int p, Iterator<double[]> it) {
+        List<Tuple2<Integer, double[]>> out = new ArrayList<>(1);
+        while (it.hasNext()) out.add(new Tuple2<>(p, it.next()));
+        if (out.size() != 1) throw new IllegalStateException("partition " + p + " yielded " + out.size() + " partials instead of one");
+        return out.iterator();
+    }
+
+    /** Adds the arrays in increasing key order. */
+    static double[] sumSorted(List<Tuple2<Integer, double[]>> parts, int length) {
+        parts.sort(Comparator.comparing(Tuple2::_1));
+        double[] acc = new double[length];
+        boolean first = true;
+        for (Tuple2<Integer, double[]> t : parts) {
+            double[] a = t._2();
+            if (a.length != length) throw new IllegalStateException("partial of length " + a.length + ", expected " + length);
+            if (first) {
+                System.arraycopy(a, 0, acc, 0, length);
+                first = false;
+            } else {
+                for (int i = 0; i < length; i++) acc[i] += a[i];
+            }
+        }
+        return acc;
+    }
+}

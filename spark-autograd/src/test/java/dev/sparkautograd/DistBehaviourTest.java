@@ -1,0 +1,373 @@
+package dev.sparkautograd;
+
+import dev.sparkautograd.dist.Broadcasts;
+import dev.sparkautograd.testing.SharedSpark;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobStart;
+import org.apache.spark.storage.BlockId;
+import org.apache.spark.storage.BroadcastBlockId;
+import org.junit.jupiter.api.Test;
+import scala.runtime.AbstractFunction1;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** One job per step, shape errors before any job, determinism, per-row gradients, dim-0 reductions, freeing, broadcasts. */
+class DistBehaviourTest {
+
+    static final class JobCounter extends SparkListener {
+        final AtomicInteger jobs = new AtomicInteger();
+
+        @Override
+        public void onJobStart(SparkListenerJobStart jobStart) {
+            jobs.incrementAndGet();
+        }
+    }
+
+    /** Jobs started while running {@code body}. */
+    static int jobsDuring(Runnable body) {
+        JavaSparkContext sc = SharedSpark.jsc();
+        JobCounter c = new JobCounter();
+        sc.sc().addSparkListener(c);
+        try {
+            body.run();
+            try {
+                sc.sc().listenerBus().waitUntilEmpty();
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new AssertionError(e);
+            }
+            return c.jobs.get();
+        } finally {
+            sc.sc().removeSparkListener(c);
+        }
+    }
+
+    static DistData data(int partitions) {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        m.put("x", Tensor.randn(1, 30, 3));
+        m.put("y", Tensor.rand(2, 30).gt(0.5).mul(1.0));
+        return DistData.parallelize(SharedSpark.jsc(), partitions, m, DistData.options().blockRows(4));
+    }
+
+    static Tensor logistic(DistData d, Tensor w, Tensor b) {
+        DistTensor z = d.tensor("x").matmul(w).add(b);
+        return z.softplus().sub(d.tensor("y").mul(z)).mean().add(w.square().sum().mul(0.1));
+    }
+
+    @Test
+    void oneSparkJobPerLossAndBackwardStep() {
+        DistData d = data(8);
+        Tensor w = Tensor.zeros(3).requiresGrad_(true), b = Tensor.scalar(0).requiresGrad_(true);
+        int jobs = jobsDuring(() -> {
+            for (int step = 0; step < 3; step++) {
+                Tensor loss = logistic(d, w, b);
+                loss.backward();
+                try (Autograd.Scope ignored = Autograd.noGrad()) {
+                    w.sub_(w.grad().mul(0.5));
+                    b.sub_(b.grad().mul(0.5));
+                }
+                w.grad().zero_();
+                b.grad().zero_();
+            }
+        });
+        assertEquals(3, jobs);
+    }
+
+    @Test
+    void shapeErrorsComeBeforeAnyJob() {
+        DistData d = data(3);
+        int jobs = jobsDuring(() -> {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> d.tensor("x").matmul(Tensor.zeros(5)));
+            assertTrue(e.getMessage().contains("[30, 3]") && e.getMessage().contains("[5]"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> d.tensor("x").add(Tensor.zeros(4)));
+            assertTrue(e.getMessage().contains("[30, 3]") && e.getMessage().contains("[4]"), e.getMessage());
+            // [N] with [N, 1] would broadcast to [N, N] block by block: refused.
+            e = assertThrows(IllegalArgumentException.class, () -> d.tensor("y").sub(d.tensor("x").matmul(Tensor.zeros(3, 1))));
+            assertTrue(e.getMessage().contains("[30]") && e.getMessage().contains("[30, 1]"), e.getMessage());
+            // A parameter with rows of its own would change the number of rows.
+            e = assertThrows(IllegalArgumentException.class, () -> d.tensor("x").add(Tensor.zeros(2, 3)));
+            assertTrue(e.getMessage().contains("[2, 3]"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> d.tensor("x").softmax(0));
+            assertTrue(e.getMessage().contains("row dimension"), e.getMessage());
+        });
+        assertEquals(0, jobs);
+    }
+
+    @Test
+    void eachOpIsANamedRddOfItsParentsSoTheLineageIsTheForwardGraph() {
+        DistData d = data(3);
+        Tensor w = Tensor.randn(3, 3);
+        DistTensor out = d.tensor("x").matmul(w).sigmoid().mul(d.tensor("y"));
+        int[] shape = out.shape();
+        assertArrayEquals(new int[] {30}, shape);
+        assertEquals("mul", out.blocks().name());
+        String lineage = out.blocks().toDebugString();
+        for (String op : new String[] {"mul", "sigmoid", "matmul", "parallelize"}) assertTrue(lineage.contains(op), lineage);
+        assertEquals(3, out.blocks().getNumPartitions());
+        Tensor local = d.tensor("x").collect().matmul(w).sigmoid().mul(d.tensor("y").collect());
+        assertTrue(out.collect().allclose(local, 1e-15, 0));
+        Tensor x = d.tensor("x").collect();
+        assertTrue(d.tensor("x").meanRows(1, true).sub(d.tensor("x").sumRows(-1, false).mapBlocks(List.of(), (b, q) -> b.unsqueeze(1))).collect()
+                .allclose(x.mean(1, true).sub(x.sum(-1, false).unsqueeze(1)), 1e-15, 0));
+    }
+
+    @Test
+    void unalignedTensorsAreRefused() {
+        DistTensor a = DistTensor.parallelize(SharedSpark.jsc(), Tensor.ones(10, 2), 2);
+        DistTensor b = DistTensor.parallelize(SharedSpark.jsc(), Tensor.ones(10, 2), 2);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.add(b));
+        assertTrue(e.getMessage().contains("not aligned"), e.getMessage());
+    }
+
+    static double[][] gradients(DistData d) {
+        Tensor w = Tensor.randn(5, 3).requiresGrad_(true), b = Tensor.scalar(0.3).requiresGrad_(true);
+        logistic(d, w, b).backward();
+        return new double[][] {w.grad().toArray(), b.grad().toArray()};
+    }
+
+    @Test
+    void gradientsAreBitwiseIdenticalAcrossRunsAndTreeShapes() {
+        DistData d = data(8);
+        double[][] first = gradients(d);
+        double[][] second = gradients(d);
+        assertArrayEquals(first[0], second[0]);
+        assertArrayEquals(first[1], second[1]);
+        // The tree depth changes where partials are added, not the order: still the same bits.
+        JavaSparkContext sc = SharedSpark.jsc();
+        for (String depth : new String[] {"1", "3"}) {
+            sc.setLocalProperty(DistTensor.TREE_DEPTH, depth);
+            try {
+                double[][] other = gradients(d);
+                assertEquals(first[0].length, other[0].length);
+                for (int i = 0; i < first[0].length; i++) assertEquals(first[0][i], other[0][i], 1e-15);
+            } finally {
+                sc.setLocalProperty(DistTensor.TREE_DEPTH, null);
+            }
+        }
+        // The final combine on an executor (driver receives one array): same bits as on the driver.
+        sc.setLocalProperty(DistTensor.FINAL_COMBINE_ON_EXECUTOR_ABOVE, "1");
+        try {
+            double[][] onExecutor = gradients(d);
+            assertArrayEquals(first[0], onExecutor[0]);
+            assertArrayEquals(first[1], onExecutor[1]);
+        } finally {
+            sc.setLocalProperty(DistTensor.FINAL_COMBINE_ON_EXECUTOR_ABOVE, null);
+        }
+    }
+
+    @Test
+    void perRowGradientsOfAPartitionedInputEqualTheLocalOnes() {
+        Tensor xl = Tensor.randn(1, 30, 3).requiresGrad_(true);
+        Tensor yl = Tensor.rand(2, 30).gt(0.5).mul(1.0);
+        Tensor w = Tensor.randn(9, 3).requiresGrad_(true);
+        Tensor zl = xl.matmul(w);
+        zl.softplus().sub(yl.mul(zl)).sum().mul(2).backward();
+
+        DistData d = data(3);
+        DistTensor x = d.tensor("x").requiresGrad_(true);
+        Tensor wd = Tensor.randn(9, 3).requiresGrad_(true);
+        DistTensor z = x.matmul(wd);
+        z.softplus().sub(d.tensor("y").mul(z)).sum().mul(2).backward();
+        assertTrue(x.grad().collect().allclose(xl.grad(), 1e-10, 1e-12));
+        assertTrue(wd.grad().allclose(w.grad(), 1e-10, 1e-12));
+        assertEquals(x.numPartitions(), x.grad().numPartitions());
+        assertArrayEquals(x.shape(), x.grad().shape());
+        // Aligned with the input: usable with it in further ops.
+        assertEquals(x.mul(x.grad()).sum().item(), xl.detach().mul(xl.grad()).sum().item(), 1e-9);
+    }
+
+    @Test
+    void perRowGradientsWithoutParametersAndThroughMean() {
+        Tensor xl = Tensor.randn(1, 30, 3).requiresGrad_(true);
+        xl.square().mean().backward();
+        DistTensor x = data(2).tensor("x").requiresGrad_(true);
+        int jobs = jobsDuring(() -> x.square().mean().backward());
+        assertEquals(1, jobs, "the forward job only: per-row gradients are lazy");
+        assertTrue(x.grad().collect().allclose(xl.grad(), 1e-12, 1e-15));
+    }
+
+    @Test
+    void sumAndMeanOverRowsBackwardRunsItsOwnJob() {
+        Tensor xl = Tensor.randn(1, 30, 3);
+        Tensor wl = Tensor.randn(3, 3, 2).requiresGrad_(true);
+        Tensor sl = xl.matmul(wl).sum(0, false);
+        Tensor ml = xl.matmul(wl).tanh().mean(0, true);
+        sl.square().sum().add(ml.sum()).backward();
+
+        DistTensor x = data(3).tensor("x");
+        Tensor w = Tensor.randn(3, 3, 2).requiresGrad_(true);
+        Tensor[] s = new Tensor[2];
+        int forward = jobsDuring(() -> {
+            s[0] = x.matmul(w).sum(0, false);
+            s[1] = x.matmul(w).tanh().mean(0, true);
+        });
+        assertEquals(2, forward);
+        assertTrue(s[0].allclose(sl, 1e-12, 1e-12));
+        assertArrayEquals(new int[] {1, 2}, s[1].shape());
+        int backward = jobsDuring(() -> s[0].square().sum().add(s[1].sum()).backward());
+        assertEquals(2, backward, "one vector-Jacobian job per non-scalar reduction");
+        assertTrue(w.grad().allclose(wl.grad(), 1e-10, 1e-12));
+    }
+
+    @Test
+    void aScalarSumOverRowsIsAlsoOnePass() {
+        Tensor xl = Tensor.randn(1, 30, 3);
+        Tensor wl = Tensor.randn(4, 3).requiresGrad_(true);
+        xl.matmul(wl).sigmoid().mean(0, false).backward();
+        DistTensor x = data(3).tensor("x");
+        Tensor w = Tensor.randn(4, 3).requiresGrad_(true);
+        Tensor[] m = new Tensor[1];
+        int jobs = jobsDuring(() -> {
+            m[0] = x.matmul(w).sigmoid().mean(0, false);
+            m[0].backward();
+        });
+        assertEquals(1, jobs);
+        assertEquals(0, m[0].dim());
+        assertTrue(w.grad().allclose(wl.grad(), 1e-10, 1e-12));
+    }
+
+    @Test
+    void retainGraphAndTheSecondBackwardErrorBehaveAsLocally() {
+        DistData d = data(3);
+        Tensor w = Tensor.randn(5, 3).requiresGrad_(true), b = Tensor.scalar(0).requiresGrad_(true);
+        Tensor loss = logistic(d, w, b);
+        assertEquals("AddBackward0", loss.gradFnName());
+        loss.backward(null, true);
+        Tensor once = w.grad().clone();
+        int jobs = jobsDuring(() -> loss.backward(null, true));
+        assertEquals(0, jobs, "backward of a scalar reduction only scales what the forward job returned");
+        assertTrue(w.grad().allclose(once.mul(2), 1e-12, 0));
+        loss.backward();
+        IllegalStateException e = assertThrows(IllegalStateException.class, loss::backward);
+        assertTrue(e.getMessage().contains("backward through the graph a second time"), e.getMessage());
+        Tensor s = d.tensor("x").matmul(w).sum();
+        assertEquals("DistSumBackward0", s.gradFnName());
+    }
+
+    @Test
+    void noGradGivesAValueWithoutGraph() {
+        DistData d = data(3);
+        Tensor w = Tensor.randn(5, 3).requiresGrad_(true);
+        Tensor v;
+        try (Autograd.Scope ignored = Autograd.noGrad()) {
+            v = d.tensor("x").matmul(w).sum();
+        }
+        assertNull(v.gradFnName());
+        assertEquals(d.tensor("x").collect().matmul(w.detach()).sum().item(), v.item(), 1e-12);
+    }
+
+    @Test
+    void parametersModifiedInPlaceAfterTheOpAreRefused() {
+        DistData d = data(2);
+        Tensor w = Tensor.randn(5, 3);
+        DistTensor z = d.tensor("x").matmul(w);
+        w.add_(1);
+        IllegalStateException e = assertThrows(IllegalStateException.class, z::sum);
+        assertTrue(e.getMessage().contains("modified by an inplace operation"), e.getMessage());
+    }
+
+    @Test
+    void persistedAncestorsAreReusedAndGradientsStillFlow() {
+        DistData d = data(3);
+        Tensor mu = Tensor.of(0.1, 0.2, 0.3);
+        DistTensor xs = d.tensor("x").sub(mu).persist();
+        Tensor w = Tensor.randn(5, 3).requiresGrad_(true);
+        Tensor wl = w.detach().clone().requiresGrad_(true);
+        xs.matmul(w).tanh().sum().backward();
+        xs.matmul(w).tanh().sum().backward();
+        Tensor xl = d.tensor("x").collect().sub(mu);
+        xl.matmul(wl).tanh().sum().mul(2).backward();
+        assertTrue(w.grad().allclose(wl.grad(), 1e-10, 1e-12));
+        // A persisted tensor that depends on a parameter requiring grad is replayed from above it.
+        Tensor v = Tensor.randn(6, 3).requiresGrad_(true);
+        Tensor vl = v.detach().clone().requiresGrad_(true);
+        DistTensor h = d.tensor("x").mul(v).persist();
+        h.sigmoid().sum().backward();
+        d.tensor("x").collect().mul(vl).sigmoid().sum().backward();
+        assertTrue(v.grad().allclose(vl.grad(), 1e-10, 1e-12));
+        h.unpersist();
+        xs.unpersist();
+        // checkpoint() materializes now (one job or two) and truncates the lineage.
+        DistTensor c = d.tensor("x").square().checkpoint();
+        assertTrue(c.isPersisted());
+        assertEquals(d.tensor("x").collect().square().sum().item(), c.sum().item(), 1e-12);
+    }
+
+    @Test
+    void replayStartsAtTheNearestPersistedAncestor() {
+        DistData d = data(3);
+        org.apache.spark.util.LongAccumulator rowsComputed = SharedSpark.jsc().sc().longAccumulator("rows computed");
+        DistTensor features = d.tensor("x").mapBlocks(List.of(), (x, q) -> {
+            if (org.apache.spark.TaskContext.get() != null) rowsComputed.add(x.size(0));
+            return x.tanh();
+        });
+        Tensor w = Tensor.randn(3, 3).requiresGrad_(true);
+        features.matmul(w).sum().backward();
+        features.matmul(w).sum().backward();
+        assertEquals(60, rowsComputed.value(), "without persist each step recomputes the features");
+        features.persist();
+        for (int step = 0; step < 3; step++) features.matmul(w).sum().backward();
+        assertEquals(90, rowsComputed.value(), "persisted: computed once, then read from the cache");
+        Tensor expected = d.tensor("x").collect().tanh().sum(0, false).mul(5);
+        assertTrue(w.grad().allclose(expected, 1e-10, 1e-12));
+        features.unpersist();
+    }
+
+    @Test
+    void emptyPartitionsAreFine() {
+        Tensor xl = Tensor.randn(3, 3, 2);
+        DistTensor x = DistTensor.parallelize(SharedSpark.jsc(), xl, 8);
+        assertEquals(8, x.numPartitions());
+        Tensor w = Tensor.randn(4, 2).requiresGrad_(true);
+        Tensor wl = w.detach().clone().requiresGrad_(true);
+        x.matmul(w).exp().sum().backward();
+        xl.matmul(wl).exp().sum().backward();
+        assertTrue(w.grad().allclose(wl.grad(), 1e-12, 1e-14));
+        assertTrue(x.collect().equal(xl));
+    }
+
+    @Test
+    void noBroadcastIsLeftAfterAThousandSteps() {
+        DistTensor x = DistTensor.parallelize(SharedSpark.jsc(), Tensor.randn(1, 6, 2), 1);
+        Tensor w = Tensor.zeros(2).requiresGrad_(true);
+        long before = Broadcasts.count();
+        // 1,000 jobs: Spark's INFO lines per job would dominate the time.
+        String level = org.apache.logging.log4j.LogManager.getRootLogger().getLevel().name();
+        SharedSpark.session().sparkContext().setLogLevel("WARN");
+        try {
+            for (int step = 0; step < 1000; step++) {
+                x.matmul(w).sub(1).square().mean().backward();
+                try (Autograd.Scope ignored = Autograd.noGrad()) {
+                    w.sub_(w.grad().mul(0.1));
+                }
+                w.grad().zero_();
+            }
+        } finally {
+            SharedSpark.session().sparkContext().setLogLevel(level);
+        }
+        assertEquals(1000, Broadcasts.count() - before);
+        assertEquals(Set.of(), Broadcasts.live());
+        Set<Long> ours = Broadcasts.made();
+        List<BlockId> left = scala.jdk.javaapi.CollectionConverters.asJava(SparkEnv.get().blockManager().getMatchingBlockIds(
+                new AbstractFunction1<BlockId, Object>() {
+                    @Override
+                    public Object apply(BlockId id) {
+                        return id instanceof BroadcastBlockId b && ours.contains(b.broadcastId());
+                    }
+                }));
+        assertEquals(List.of(), left, "broadcast blocks of the library still held by the block manager");
+        // ... and the loop converged, so the steps did run.
+        assertTrue(x.matmul(w).sub(1).square().mean().item() < 1.0);
+    }
+}

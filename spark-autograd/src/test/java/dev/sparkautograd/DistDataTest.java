@@ -1,0 +1,207 @@
+package dev.sparkautograd;
+
+import dev.sparkautograd.testing.SharedSpark;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Reading Datasets and rows into aligned blocks, and every bad input's error. */
+class DistDataTest {
+
+    static StructType schema(StructField... fields) {
+        return new StructType(fields);
+    }
+
+    static StructField field(String name, org.apache.spark.sql.types.DataType type) {
+        return DataTypes.createStructField(name, type, true);
+    }
+
+    static Dataset<Row> df(StructType schema, int partitions, Row... rows) {
+        return SharedSpark.session().createDataFrame(Arrays.asList(rows), schema).repartition(partitions).sortWithinPartitions();
+    }
+
+    static Dataset<Row> df1(StructType schema, Row... rows) {
+        // one partition, rows in order
+        return SharedSpark.session().createDataFrame(Arrays.asList(rows), schema).coalesce(1);
+    }
+
+    static void assertMessage(Throwable e, String... parts) {
+        for (String p : parts) assertTrue(e.getMessage().contains(p), "'" + p + "' not in: " + e.getMessage());
+    }
+
+    @Test
+    void numericArrayAndVectorColumnsShareOneLayout() {
+        StructType s = schema(field("i", DataTypes.IntegerType), field("d", DataTypes.DoubleType),
+                field("arr", DataTypes.createArrayType(DataTypes.DoubleType)), field("vec", SQLDataTypes.VectorType()),
+                field("dec", DataTypes.createDecimalType(10, 2)), field("l", DataTypes.LongType));
+        List<Row> rows = new ArrayList<>();
+        for (int r = 0; r < 23; r++) {
+            Object vec = r % 2 == 0 ? Vectors.dense(r, 0, -r) : Vectors.sparse(3, new int[] {1}, new double[] {r * 0.5});
+            rows.add(RowFactory.create(r, r * 0.25, new double[] {r, r + 1}, vec, new java.math.BigDecimal(r + ".25"), (long) -r));
+        }
+        Dataset<Row> df = SharedSpark.session().createDataFrame(rows, s).repartition(3);
+        DistData d = DistData.fromDataset(df, DistData.options().blockRows(3), "i", "d", "arr", "vec", "dec", "l");
+        assertEquals(23, d.rows());
+        assertEquals(3, d.numPartitions());
+        assertArrayEquals(new int[] {23}, d.tensor("i").shape());
+        assertArrayEquals(new int[] {23, 2}, d.tensor("arr").shape());
+        assertArrayEquals(new int[] {23, 3}, d.tensor("vec").shape());
+        // Row by row the columns agree, whatever order repartition put the rows in.
+        Tensor i = d.tensor("i").collect(), dd = d.tensor("d").collect(), arr = d.tensor("arr").collect(),
+                vec = d.tensor("vec").collect(), dec = d.tensor("dec").collect(), l = d.tensor("l").collect();
+        double seen = 0;
+        for (int k = 0; k < 23; k++) {
+            double r = i.get(k);
+            seen += r;
+            assertEquals(r * 0.25, dd.get(k));
+            assertEquals(r, arr.get(k, 0));
+            assertEquals(r + 1, arr.get(k, 1));
+            if (((int) r) % 2 == 0) {
+                assertEquals(r, vec.get(k, 0));
+                assertEquals(-r, vec.get(k, 2), 0.0);
+            } else {
+                assertEquals(0, vec.get(k, 0));
+                assertEquals(r * 0.5, vec.get(k, 1));
+            }
+            assertEquals(r + 0.25, dec.get(k), 1e-12);
+            assertEquals(-r, l.get(k), 0.0);
+        }
+        assertEquals(22 * 23 / 2.0, seen);
+        // And they combine: a logistic-style loss over the Dataset equals the local one.
+        Tensor w = Tensor.of(0.1, -0.2, 0.05).requiresGrad_(true);
+        Tensor wl = w.detach().clone().requiresGrad_(true);
+        DistTensor z = d.tensor("vec").matmul(w);
+        z.softplus().sub(d.tensor("d").mul(z)).sum().backward();
+        Tensor zl = vec.matmul(wl);
+        zl.softplus().sub(dd.mul(zl)).sum().backward();
+        assertTrue(w.grad().allclose(wl.grad(), 1e-10, 1e-12));
+    }
+
+    @Test
+    void oneCountingJobPerSourceThenOneJobPerStep() {
+        // No exchange in the plan (adaptive execution would run a job of its own for a shuffle's map stage).
+        Dataset<Row> df = SharedSpark.session().range(0, 20, 1, 4).selectExpr("array(cast(id as double), 1.0d) as x", "cast(id % 2 as double) as y");
+        DistData[] d = new DistData[1];
+        assertEquals(1, DistBehaviourTest.jobsDuring(() -> d[0] = DistData.fromDataset(df,
+                DistData.options().storageLevel(org.apache.spark.storage.StorageLevel.MEMORY_ONLY_SER()), "x", "y")));
+        Tensor w = Tensor.zeros(2).requiresGrad_(true);
+        int jobs = DistBehaviourTest.jobsDuring(() -> {
+            for (int step = 0; step < 3; step++) {
+                DistTensor z = d[0].tensor("x").matmul(w);
+                z.softplus().sub(d[0].tensor("y").mul(z)).mean().backward();
+                try (Autograd.Scope ignored = Autograd.noGrad()) {
+                    w.sub_(w.grad());
+                }
+                w.grad().zero_();
+            }
+        });
+        assertEquals(3, jobs);
+        // Blocks cached serialized (Kryo, registration required) are read back intact.
+        assertEquals(190.0, d[0].tensor("x").sumRows(1, false).sum().item() - 20);
+        d[0].unpersist();
+    }
+
+    @Test
+    void schemaProblemsFailOnTheDriverBeforeAnyJob() {
+        Dataset<Row> df = df1(schema(field("x", DataTypes.DoubleType), field("name", DataTypes.StringType)),
+                RowFactory.create(1.0, "a"));
+        int jobs = DistBehaviourTest.jobsDuring(() -> {
+            assertMessage(assertThrows(IllegalArgumentException.class, () -> DistData.fromDataset(df, "x", "nope")), "unknown column 'nope'");
+            assertMessage(assertThrows(IllegalArgumentException.class, () -> DistData.fromDataset(df, "name")), "column 'name'", "string");
+        });
+        assertEquals(0, jobs);
+        DistData d = DistData.fromDataset(df, "x");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> d.tensor("y")), "no column 'y'");
+    }
+
+    @Test
+    void nullCellsNameTheColumnAndRow() {
+        Dataset<Row> df = df1(schema(field("x", DataTypes.DoubleType), field("label", DataTypes.DoubleType)),
+                RowFactory.create(1.0, 0.0), RowFactory.create(2.0, 1.0), RowFactory.create(3.0, null));
+        DistData d = DistData.fromDataset(df, "x", "label");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> d.tensor("x").sum()), "column 'label'", "null", "row 2");
+    }
+
+    @Test
+    void nonFiniteValuesAreAnErrorUnlessAllowed() {
+        StructType s = schema(field("features", DataTypes.createArrayType(DataTypes.DoubleType)));
+        Dataset<Row> df = df1(s, RowFactory.create((Object) new double[] {1, 2}), RowFactory.create((Object) new double[] {3, Double.NaN}));
+        DistData d = DistData.fromDataset(df, "features");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> d.tensor("features").sum()),
+                "column 'features'", "NaN", "row 1", "allowNonFinite");
+        DistData ok = DistData.fromDataset(df, DistData.options().allowNonFinite(true), "features");
+        assertTrue(Double.isNaN(ok.tensor("features").sum().item()));
+        Dataset<Row> inf = df1(schema(field("v", DataTypes.DoubleType)), RowFactory.create(Double.POSITIVE_INFINITY));
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> DistData.fromDataset(inf, "v").tensor("v").sum()),
+                "column 'v'", "infinite", "row 0");
+    }
+
+    @Test
+    void raggedArraysNameTheColumnAndRow() {
+        StructType s = schema(field("a", DataTypes.createArrayType(DataTypes.DoubleType)));
+        Dataset<Row> df = df1(s, RowFactory.create((Object) new double[] {1, 2}), RowFactory.create((Object) new double[] {1, 2}),
+                RowFactory.create((Object) new double[] {1, 2, 3}));
+        DistData d = DistData.fromDataset(df, "a");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> d.tensor("a").sum()), "column 'a'", "row 2", "ragged");
+        // Vectors of different sizes too.
+        StructType v = schema(field("v", SQLDataTypes.VectorType()));
+        Dataset<Row> dv = df1(v, RowFactory.create(Vectors.dense(1, 2)), RowFactory.create(Vectors.sparse(3, new int[] {0}, new double[] {1})));
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> DistData.fromDataset(dv, "v").tensor("v").sum()),
+                "column 'v'", "row 1", "ragged");
+    }
+
+    @Test
+    void raggedRowsOfFromRows() {
+        JavaRDD<double[]> rows = SharedSpark.jsc().parallelize(Arrays.asList(new double[] {1, 2}, new double[] {3, 4}, new double[] {5}), 2);
+        DistTensor t = DistTensor.fromRows(rows, 2);
+        assertEquals(3, t.rows());
+        assertMessage(assertThrows(IllegalArgumentException.class, t::sum), "row 2", "ragged");
+        JavaRDD<double[]> good = SharedSpark.jsc().parallelize(Arrays.asList(new double[] {1, 2}, new double[] {3, 4}, new double[] {5, 6}), 2);
+        DistTensor g = DistTensor.fromRows(good, 2);
+        assertTrue(g.collect().equal(Tensor.fromArray(new double[] {1, 2, 3, 4, 5, 6}, 3, 2)), g.collect().toString());
+        Tensor w = Tensor.of(1, -1).requiresGrad_(true);
+        g.matmul(w).square().sum().backward();
+        assertTrue(w.grad().equal(Tensor.of(-18, -24)), String.valueOf(w.grad()));
+    }
+
+    @Test
+    void nonFiniteRowsOfFromRowsAndMismatchedColumnsOfParallelize() {
+        JavaRDD<double[]> rows = SharedSpark.jsc().parallelize(Arrays.asList(new double[] {1, 2}, new double[] {Double.NaN, 4}), 2);
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> DistTensor.fromRows(rows, 2).sum()), "column 0", "NaN", "row 1");
+        assertTrue(Double.isNaN(DistTensor.fromRows(rows, 2, DistData.options().allowNonFinite(true)).sum().item()));
+        java.util.Map<String, Tensor> m = new java.util.LinkedHashMap<>();
+        m.put("a", Tensor.zeros(4, 2));
+        m.put("b", Tensor.zeros(5));
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> DistData.parallelize(SharedSpark.jsc(), 2, m)), "[4, 2]", "[5]");
+    }
+
+    @Test
+    void anEmptyDatasetSumsToZeroAndHasNoMean() {
+        StructType s = schema(field("x", DataTypes.DoubleType));
+        Dataset<Row> df = SharedSpark.session().createDataFrame(new ArrayList<Row>(), s);
+        DistData d = DistData.fromDataset(df, "x");
+        assertEquals(0, d.rows());
+        Tensor w = Tensor.scalar(2).requiresGrad_(true);
+        Tensor sum = d.tensor("x").mul(w).sum();
+        assertEquals(0.0, sum.item());
+        sum.backward();
+        assertEquals(0.0, w.grad().item());
+        assertMessage(assertThrows(IllegalStateException.class, () -> d.tensor("x").mean()), "no rows");
+    }
+}
