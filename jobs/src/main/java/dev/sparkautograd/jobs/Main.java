@@ -34,6 +34,9 @@ import java.io.PrintWriter;
         subcommands = {
             InfoJob.class,
             TourJob.class,
+            GenerateJob.class,
+            GradientJob.class,
+            TrainJob.class,
         },
         commandListHeading = "%nJobs:%n",
         footer = {"", "Run '" + Main.NAME + " <job> --help' for the options of a job."})

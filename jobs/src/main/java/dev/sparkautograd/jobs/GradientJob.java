@@ -1,0 +1,81 @@
+package dev.sparkautograd.jobs;
+
+import dev.sparkautograd.DistData;
+import dev.sparkautograd.DistTensor;
+import dev.sparkautograd.Tensor;
+import dev.sparkautograd.io.Npy;
+import dev.sparkautograd.jobs.models.Model;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.util.List;
+
+/** The batch gradient of a model's mean loss over a dataset, written as .npy. */
+@Command(name = "gradient",
+        description = {"Compute the gradient of a model's mean loss over a whole dataset (one Spark job).",
+                "",
+                "Prints the loss, the gradient's norm, the rows, the time and rows/s, and writes",
+                "the gradient as a flat float64 .npy vector (weights then bias, per layer; C order).",
+                "The reduction is a tree ordered by partition index: the same data and partitioning",
+                "give the same bits on any cluster."})
+public final class GradientJob extends SparkJob {
+
+    @Mixin
+    ModelOptions modelOptions = new ModelOptions();
+
+    @Mixin
+    DataOptions data = new DataOptions();
+
+    @Option(names = "--params", paramLabel = "NPY", description = "Evaluate at these parameters (a flat .npy vector, e.g. train's params.npy; default: the model's starting point, zeros except for the mlp).")
+    String params;
+
+    @Option(names = "--init-seed", paramLabel = "S", description = "Seed of the mlp's random starting point (default: ${DEFAULT-VALUE}).")
+    long initSeed = 42;
+
+    @Option(names = "--output", paramLabel = "NPY", description = "Where to write the gradient (any Hadoop path; default: ${DEFAULT-VALUE}).")
+    String output = "gradient.npy";
+
+    @Override
+    protected void validate() {
+        String problem = data.validate();
+        if (problem != null) throw badOption(problem);
+    }
+
+    @Override
+    public int run(SparkSession spark, PrintWriter out) throws Exception {
+        long start = System.nanoTime();
+        DistData d = DataOptions.distData(data.load(spark, modelOptions));
+        DistTensor x = d.tensor("features"), y = d.tensor("label");
+        Model model = DataOptions.model(modelOptions, x.shape()[1]);
+        double[] at = model.initial(initSeed);
+        if (params != null) {
+            try (InputStream in = HadoopFiles.open(spark, params)) {
+                at = Npy.read(in).toArray();
+            }
+        }
+        List<Tensor> ps = model.unflatten(at, true);
+        Tensor loss = model.loss(x, y, ps);
+        loss.backward();
+        double[] grad = Model.flatten(ps.stream().map(Tensor::grad).toList());
+        double seconds = (System.nanoTime() - start) / 1e9;
+        String file = HadoopFiles.write(spark, output, o -> Npy.write(o, grad, grad.length));
+        out.printf("model:     %s (%d parameters)%n", model.describe(), model.size());
+        out.printf("rows:      %d in %d partitions%n", d.rows(), d.numPartitions());
+        out.printf("loss:      %.17g%n", loss.item());
+        out.printf("grad norm: %.17g%n", norm(grad));
+        out.printf("time:      %.2f s (%,.0f rows/s)%n", seconds, d.rows() / seconds);
+        out.printf("gradient:  %s%n", file);
+        out.flush();
+        return 0;
+    }
+
+    static double norm(double[] v) {
+        double s = 0;
+        for (double a : v) s += a * a;
+        return Math.sqrt(s);
+    }
+}

@@ -1,0 +1,52 @@
+package dev.sparkautograd.jobs;
+
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+
+/** Files the jobs write on the driver (.npy, CSV, PNG) through the Hadoop client: file://, hdfs://, s3a://... */
+final class HadoopFiles {
+
+    private HadoopFiles() {}
+
+    interface Writer {
+        void write(OutputStream out) throws IOException;
+    }
+
+    /** Writes (overwrites) {@code path}; returns its fully qualified name. */
+    static String write(SparkSession spark, String path, Writer writer) throws IOException {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        Path p = new Path(path);
+        FileSystem fs = p.getFileSystem(conf);
+        try (FSDataOutputStream out = fs.create(p, true)) {
+            writer.write(out);
+        }
+        return fs.makeQualified(p).toString();
+    }
+
+    static InputStream open(SparkSession spark, String path) throws IOException {
+        Path p = new Path(path);
+        return p.getFileSystem(spark.sparkContext().hadoopConfiguration()).open(p);
+    }
+
+    static boolean exists(SparkSession spark, String path) throws IOException {
+        Path p = new Path(path);
+        return p.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(p);
+    }
+
+    static String qualify(SparkSession spark, String path) throws IOException {
+        Path p = new Path(path);
+        return p.getFileSystem(spark.sparkContext().hadoopConfiguration()).makeQualified(p).toString();
+    }
+
+    /** {@code dir/name}, for a directory given as a path or URI. */
+    static String child(String dir, String name) {
+        return new Path(new Path(dir), name).toString();
+    }
+}

@@ -1,0 +1,110 @@
+package dev.sparkautograd.jobs.models;
+
+import dev.sparkautograd.Tensor;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Random;
+import java.util.stream.IntStream;
+
+/**
+ * A synthetic dataset drawn from a hidden teacher model: features standard normal, labels sampled from
+ * the teacher's output (see {@link Model#sampleLabels}). Partition {@code p} generates its own rows from
+ * a random generator seeded with {@code (seed, p)}, so the data depend only on the seed, the row count and the
+ * partition count, never on where or in which order the tasks run. The teacher comes from {@code seed} too.
+ *
+ * <p>Columns: {@code features} ({@code array<double>}) and {@code label} ({@code double}).
+ */
+public final class Synthetic implements Serializable {
+
+    public static final StructType SCHEMA = new StructType()
+            .add("features", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
+            .add("label", DataTypes.DoubleType, false);
+
+    /** Rows generated (and pushed through the teacher) at a time. */
+    private static final int CHUNK = 4096;
+
+    private final Model model;
+    private final long rows, seed;
+    private final int partitions;
+
+    public Synthetic(Model model, long rows, int partitions, long seed) {
+        if (rows < 0) throw new IllegalArgumentException("rows must not be negative, got " + rows);
+        if (partitions < 1) throw new IllegalArgumentException("partitions must be positive, got " + partitions);
+        this.model = model;
+        this.rows = rows;
+        this.partitions = partitions;
+        this.seed = seed;
+    }
+
+    public Model model() { return model; }
+    public long rows() { return rows; }
+    public int partitions() { return partitions; }
+
+    /** The teacher's parameters (flat, see {@link Model#shapes()}). */
+    public double[] teacher() {
+        return model.teacher(seed);
+    }
+
+    /** Rows of partition {@code p}: the first {@code rows % partitions} partitions get one more. */
+    public long rowsIn(int p) {
+        return rows / partitions + (p < rows % partitions ? 1 : 0);
+    }
+
+    /** The data as a DataFrame of {@code partitions} partitions (nothing runs until it is used). */
+    public Dataset<Row> dataset(SparkSession spark) {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        List<Integer> ids = IntStream.range(0, partitions).boxed().toList();
+        JavaRDD<Row> data = jsc.parallelize(ids, partitions).flatMap(this::partition);
+        return spark.createDataFrame(data, SCHEMA);
+    }
+
+    /** The rows of partition {@code p}, generated lazily, {@value #CHUNK} at a time. */
+    public Iterator<Row> partition(int p) {
+        Random r = new Random(seed * 0x9E3779B97F4A7C15L + 31L * p + 17);
+        List<Tensor> teacher = model.unflatten(teacher(), false);
+        long total = rowsIn(p);
+        int d = model.features();
+        return new Iterator<>() {
+            long done;
+            final List<Row> chunk = new ArrayList<>();
+            int at;
+
+            @Override
+            public boolean hasNext() {
+                return done < total || at < chunk.size();
+            }
+
+            @Override
+            public Row next() {
+                if (at == chunk.size()) {
+                    if (done >= total) throw new NoSuchElementException();
+                    int n = (int) Math.min(CHUNK, total - done);
+                    double[] x = new double[n * d];
+                    for (int i = 0; i < x.length; i++) x[i] = r.nextGaussian();
+                    double[] y = model.sampleLabels(Tensor.fromArray(x, n, d), teacher, r);
+                    chunk.clear();
+                    for (int i = 0; i < n; i++) {
+                        double[] row = new double[d];
+                        System.arraycopy(x, i * d, row, 0, d);
+                        chunk.add(RowFactory.create(row, y[i]));
+                    }
+                    at = 0;
+                    done += n;
+                }
+                return chunk.get(at++);
+            }
+        };
+    }
+}

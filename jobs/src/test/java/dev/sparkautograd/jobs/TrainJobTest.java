@@ -1,0 +1,99 @@
+package dev.sparkautograd.jobs;
+
+import dev.sparkautograd.Tensor;
+import dev.sparkautograd.io.Npy;
+import dev.sparkautograd.jobs.models.Model;
+import dev.sparkautograd.jobs.models.Synthetic;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static dev.sparkautograd.jobs.DataJobsTest.line;
+import static dev.sparkautograd.jobs.DataJobsTest.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** train on generated data (shared local[2] session) recovers the teacher. */
+class TrainJobTest {
+
+    static Path tmp;
+
+    @BeforeAll
+    static void dir() throws IOException {
+        tmp = Files.createTempDirectory("train-job");
+    }
+
+    @AfterAll
+    static void clean() throws IOException {
+        try (Stream<Path> files = Files.walk(tmp)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+
+    private static double relativeError(double[] fit, double[] teacher) {
+        double num = 0, den = 0;
+        for (int i = 0; i < fit.length; i++) {
+            num += (fit[i] - teacher[i]) * (fit[i] - teacher[i]);
+            den += teacher[i] * teacher[i];
+        }
+        return Math.sqrt(num / den);
+    }
+
+    /**
+     * The check: with 40,000 rows and 5 features, L-BFGS's parameters are within 10% (relative L2 error) of the
+     * teacher's, and the fit's accuracy on the data is at least the teacher's own minus 0.5 points.
+     */
+    @Test
+    void lbfgsRecoversTheLogisticTeacher() throws Exception {
+        Path dir = tmp.resolve("logistic");
+        String out = run(new TrainJob(), "--generate", "40000", "--features", "5", "--partitions", "4", "--seed", "11",
+                "--max-steps", "50", "--output", dir.toString());
+        List<String> steps = out.lines().filter(l -> l.startsWith("step ")).toList();
+        assertTrue(steps.size() >= 5 && steps.size() <= 51, out);
+        assertTrue(steps.get(1).matches("step +1 +loss \\d\\.\\d{8} +\\|grad\\| \\d\\.\\d{3}e[-+]\\d\\d +[\\d,]+ rows/s +elapsed +[\\d.]+ s +ETA \\d+ s"), steps.get(1));
+        assertTrue(line(out, "stopped:").contains("gradient norm") || line(out, "stopped:").contains("no further decrease"), out);
+
+        Synthetic syn = new Synthetic(new Model(Model.Kind.logistic, 5, 2, new int[0]), 40000, 4, 11);
+        double[] fit = Npy.read(dir.resolve("params.npy")).toArray();
+        assertTrue(relativeError(fit, syn.teacher()) < 0.1, "parameter error " + relativeError(fit, syn.teacher()) + "\n" + out);
+        double accuracy = Double.parseDouble(line(out, "accuracy:"));
+        String teacherLine = line(out, "teacher:");
+        double teacherAccuracy = Double.parseDouble(teacherLine.split("\\s+")[1]);
+        assertTrue(accuracy >= teacherAccuracy - 0.005, out);
+
+        List<String> csv = Files.readAllLines(dir.resolve("loss.csv"));
+        assertEquals("step,loss,grad_norm,elapsed_s", csv.get(0));
+        assertEquals(steps.size() + 1, csv.size());
+        assertEquals(Math.log(2), Double.parseDouble(csv.get(1).split(",")[1]), 1e-12); // zero weights: log 2
+        BufferedImage png = ImageIO.read(dir.resolve("loss.png").toFile());
+        assertEquals(800, png.getWidth());
+        assertEquals(500, png.getHeight());
+        assertTrue(line(out, "plot:").endsWith("/logistic/loss.png"), out);
+    }
+
+    @Test
+    void adamFitsTheSoftmaxTeacherAndLbfgsTheLinearOne() throws Exception {
+        Path dir = tmp.resolve("softmax");
+        String out = run(new TrainJob(), "--model", "softmax", "--classes", "3", "--generate", "20000", "--features", "4",
+                "--partitions", "2", "--seed", "5", "--optimizer", "adam", "--lr", "0.1", "--max-steps", "150", "--output", dir.toString());
+        double accuracy = Double.parseDouble(line(out, "accuracy:"));
+        double teacherAccuracy = Double.parseDouble(line(out, "teacher:").split("\\s+")[1]);
+        assertTrue(accuracy >= teacherAccuracy - 0.01, out);
+
+        Path lin = tmp.resolve("linear");
+        String outLin = run(new TrainJob(), "--model", "linear", "--generate", "5000", "--features", "3",
+                "--partitions", "2", "--seed", "5", "--output", lin.toString());
+        Synthetic syn = new Synthetic(new Model(Model.Kind.linear, 3, 1, new int[0]), 5000, 2, 5);
+        assertTrue(relativeError(Npy.read(lin.resolve("params.npy")).toArray(), syn.teacher()) < 0.01, outLin);
+        assertEquals(Model.LINEAR_NOISE, Double.parseDouble(line(outLin, "RMSE:")), 0.01, outLin);
+    }
+}
