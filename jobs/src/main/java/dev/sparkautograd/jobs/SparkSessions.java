@@ -42,7 +42,10 @@ public final class SparkSessions {
                     CONF_PROPERTY, conf.get("spark.master"));
         }
         conf.setIfMissing("spark.app.name", "spark-autograd " + job);
-        return SparkSession.builder().config(conf).getOrCreate();
+        applySecret(conf, System.getenv());
+        SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+        checkRegistered(spark);
+        return spark;
     }
 
     /**
@@ -55,6 +58,65 @@ public final class SparkSessions {
             loadDefaults(Path.of(defaultsFile)).forEach((k, v) -> conf.setIfMissing(k.toString(), v.toString()));
         }
         return conf;
+    }
+
+    /**
+     * A standalone master that refuses the application (a missing or wrong secret, crypto settings that
+     * differ) or cannot be reached makes Spark give up after its registration attempts and stop the context
+     * in another thread, while the job goes on and may wait forever for a job that never runs. So: an
+     * application the standalone master did not register ({@code app-...} id) fails here, at once.
+     */
+    static void checkRegistered(SparkSession spark) {
+        org.apache.spark.SparkContext sc = spark.sparkContext();
+        if (!sc.master().startsWith("spark://")) return;
+        if (!sc.isStopped() && sc.applicationId().startsWith("app-")) return;
+        spark.stop();
+        throw new IllegalStateException("the Spark master " + sc.master() + " did not register this application"
+                + " (unreachable, or it refused the connection: with spark.authenticate, every daemon and the application"
+                + " need the same secret and the same spark.network.crypto settings; see the log above)");
+    }
+
+    /** Environment variable: a file (mode 0600 or stricter) holding the shared secret of a secured cluster. */
+    public static final String SECRET_FILE_ENV = "SPARK_AUTOGRAD_AUTH_SECRET_FILE";
+    /** Environment variable: the shared secret itself. */
+    public static final String SECRET_ENV = "SPARK_AUTOGRAD_AUTH_SECRET";
+
+    /**
+     * With {@code spark.authenticate=true} and no {@code spark.authenticate.secret} yet, sets the secret from the
+     * file named by {@value #SECRET_FILE_ENV} (refused when group or others may read it) or from
+     * {@value #SECRET_ENV}, so that it never appears on a command line. Local masters need none (Spark makes one).
+     */
+    public static SparkConf applySecret(SparkConf conf, java.util.Map<String, String> env) {
+        if (!conf.getBoolean("spark.authenticate", false) || conf.contains("spark.authenticate.secret")) return conf;
+        String file = env.get(SECRET_FILE_ENV), value = env.get(SECRET_ENV);
+        String secret = null;
+        if (file != null && !file.isEmpty()) {
+            Path p = Path.of(file);
+            try {
+                java.util.Set<java.nio.file.attribute.PosixFilePermission> perms = Files.getPosixFilePermissions(p);
+                for (java.nio.file.attribute.PosixFilePermission bad : java.util.List.of(
+                        java.nio.file.attribute.PosixFilePermission.GROUP_READ, java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
+                    if (perms.contains(bad)) {
+                        throw new IllegalStateException(SECRET_FILE_ENV + "=" + file + " may be read by others ("
+                                + java.nio.file.attribute.PosixFilePermissions.toString(perms) + "): chmod 600 it");
+                    }
+                }
+                secret = Files.readString(p, StandardCharsets.UTF_8).strip();
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot read the secret file " + file + " (" + SECRET_FILE_ENV + "): " + e, e);
+            }
+        } else if (value != null && !value.isEmpty()) {
+            secret = value;
+        }
+        if (secret == null) {
+            if (!isLocal(conf.get("spark.master", DEFAULT_MASTER))) {
+                throw new IllegalStateException("spark.authenticate is true but no secret is given: set " + SECRET_FILE_ENV
+                        + " (a file of mode 0600) or " + SECRET_ENV);
+            }
+            return conf;
+        }
+        if (secret.isEmpty()) throw new IllegalStateException("the secret (" + SECRET_FILE_ENV + ") is empty");
+        return conf.set("spark.authenticate.secret", secret);
     }
 
     /** Whether the master runs in this JVM ({@code local}, {@code local[N]}, {@code local-cluster[...]}...). */

@@ -69,7 +69,15 @@ class ComposeFileTest {
         assertTrue(text.contains("image: apache/spark:4.1.0"), "Spark 4.1.0 image");
         assertTrue(text.contains("- ./jobs/target:/opt/spark-autograd/jobs:ro"), "jobs/target mounted");
         assertTrue(text.contains("- ./conf:/opt/spark-autograd/conf:ro"), "conf/ mounted");
-        assertTrue(text.contains("--properties-file /opt/spark-autograd/conf/spark-defaults.conf"), "Spark defaults");
+        // the secured profile, with the secret from a compose secret, for every daemon and the application
+        assertTrue(text.contains("--properties-file @SECURE_CONF@"), "Spark defaults: the secured profile");
+        assertEquals(4, text.split("command: >-\n      /opt/spark-autograd/conf/secure/with-secret\n", -1).length - 1,
+                "every service runs through conf/secure/with-secret");
+        assertEquals(4, text.split("--properties-file @SECURE_CONF@", -1).length - 1, "every service gets the secured profile");
+        assertTrue(text.contains("secrets:\n  spark_auth_secret:\n    file: ./conf/secure/spark-auth-secret\n"), "the secret's source");
+        assertTrue(text.contains("  secrets: [spark_auth_secret]\n"), "every service gets the secret");
+        assertTrue(Files.isExecutable(ROOT.resolve("conf/secure/with-secret")));
+        assertTrue(Files.readString(ROOT.resolve("conf/secure/spark-defaults.conf")).contains("spark.authenticate                     true"));
         assertTrue(text.contains("--class dev.sparkautograd.jobs.Main"), "main class");
         assertTrue(text.contains("/opt/spark-autograd/jobs/spark-autograd-jobs-" + BuildInfo.version() + "-thin.jar\n      info"),
                 "the thin jar of version " + BuildInfo.version() + " runs info");
