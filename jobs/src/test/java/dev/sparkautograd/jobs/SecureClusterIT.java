@@ -51,6 +51,7 @@ class SecureClusterIT {
             double seconds = (System.nanoTime() - start) / 1e9;
             assertNotEquals(0, refused.exit(), () -> refused + cluster.logs());
             assertTrue(refused.err().contains("All masters are unresponsive"), refused::toString);
+            assertTrue(refused.err().contains("did not register this application"), refused::toString);
             assertFalse(refused.out().contains("Check:"), refused::toString);
             assertTrue(seconds > 30, "refused after " + seconds + " s");
         }
