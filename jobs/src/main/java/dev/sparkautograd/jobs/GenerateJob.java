@@ -15,11 +15,12 @@ import java.io.PrintWriter;
 @Command(name = "generate",
         description = {"Write a synthetic dataset drawn from a hidden teacher model as Parquet.",
                 "",
-                "Features are standard normal; labels are sampled from the teacher (logistic: 0/1,",
-                "linear: the prediction plus N(0, 0.1^2) noise, softmax and mlp: a class index).",
-                "Each partition draws its rows from (seed, partition index): the same seed, rows",
-                "and partitions give the same files anywhere. One Parquet file per partition;",
-                "the teacher's parameters go to _teacher.npy in the same directory."})
+                "Features are standard normal; labels are sampled from the teacher",
+                "(logistic: 0/1, linear: the prediction plus N(0, 0.1^2) noise, softmax and",
+                "mlp: a class index). Each partition draws its rows from (seed, partition",
+                "index): the same seed, rows and partitions give the same files anywhere.",
+                "One Parquet file per partition; the teacher's parameters go to",
+                "_teacher.npy in the same directory."})
 public final class GenerateJob extends SparkJob {
 
     @Mixin

@@ -18,10 +18,10 @@ import java.util.List;
 @Command(name = "gradient",
         description = {"Compute the gradient of a model's mean loss over a whole dataset (one Spark job).",
                 "",
-                "Prints the loss, the gradient's norm, the rows, the time and rows/s, and writes",
-                "the gradient as a flat float64 .npy vector (weights then bias, per layer; C order).",
-                "The reduction is a tree ordered by partition index: the same data and partitioning",
-                "give the same bits on any cluster."})
+                "Prints the loss, the gradient's norm, the rows, the time and rows/s, and",
+                "writes the gradient as a flat float64 .npy vector (weights then bias, per",
+                "layer; C order). The reduction is a tree ordered by partition index: the",
+                "same data and partitioning give the same bits on any cluster."})
 public final class GradientJob extends SparkJob {
 
     @Mixin

@@ -23,11 +23,12 @@ import java.util.List;
 @Command(name = "train",
         description = {"Fit a model to a dataset with full-batch L-BFGS, Adam or gradient descent.",
                 "",
-                "Every loss and gradient is one Spark job over the whole (cached) dataset. One line",
-                "per step: step, loss, gradient norm, rows/s, elapsed time, ETA (at --max-steps).",
-                "Stops when the gradient norm falls below --tolerance, when L-BFGS can no longer",
-                "decrease the loss, or after --max-steps. Writes params.npy, loss.csv and loss.png",
-                "to --output. On generated data it also compares the fit with the teacher."})
+                "Every loss and gradient is one Spark job over the whole (cached) dataset.",
+                "One line per step: step, loss, gradient norm, rows/s, elapsed time, ETA",
+                "(at --max-steps). Stops when the gradient norm falls below --tolerance,",
+                "when L-BFGS can no longer decrease the loss, or after --max-steps. Writes",
+                "params.npy, loss.csv and loss.png to --output. On generated data it also",
+                "compares the fit with the teacher."})
 public final class TrainJob extends SparkJob {
 
     public enum Optimizer { lbfgs, adam, sgd }
