@@ -34,6 +34,7 @@ import java.io.PrintWriter;
         subcommands = {
             InfoJob.class,
             TourJob.class,
+            BenchJob.class,
         },
         commandListHeading = "%nJobs:%n",
         footer = {"", "Run '" + Main.NAME + " <job> --help' for the options of a job."})
