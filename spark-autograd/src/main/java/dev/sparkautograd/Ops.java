@@ -177,9 +177,19 @@ final class Ops {
     /** softplus with PyTorch's defaults (beta 1, threshold 20: linear above it). */
     static Tensor softplus(Tensor a) {
         Tensor out = unary(a, x -> x > 20 ? x : Math.log1p(Math.exp(x)));
-        return record("SoftplusBackward0", out, in(a), in(a), (n, g) -> {
-            Tensor x = n.saved(0);
-            return grads(g.mul(where(x.gt(20), Tensor.scalar(1), x.sigmoid())));
+        return record("SoftplusBackward0", out, in(a), in(a), (n, g) -> grads(g.mul(softplusDerivative(n.saved(0)))));
+    }
+
+    /**
+     * softplus'(x) in one pass, {@code where(x > 20, 1, sigmoid(x))}: 1 above the threshold, sigmoid
+     * below (each element computed once, no mask or sigmoid temporaries). Differentiable: sigmoid's
+     * derivative below the threshold, 0 above.
+     */
+    private static Tensor softplusDerivative(Tensor x) {
+        Tensor out = unary(x, v -> v > 20 ? 1 : sigmoid(v));
+        return record("SoftplusBackwardBackward0", out, in(x), in(out, x), (n, g) -> {
+            Tensor y = n.saved(0);
+            return grads(g.mul(y.neg().add(1)).mul(y).mul(mask(n.saved(1), v -> !(v > 20))));
         });
     }
 
