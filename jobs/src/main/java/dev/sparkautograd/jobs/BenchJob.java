@@ -40,7 +40,8 @@ import java.util.concurrent.atomic.AtomicLong;
                 "Builds and caches the data once, then measures the implementations interleaved",
                 "(A B C A B C ...) after warm-up and prints the median of each with ratios:",
                 "  logistic loss+gradient: spark-autograd, MLlib's BinaryLogisticBlockAggregator",
-                "    (as RDDLossFunction runs it), a hand-written Java one-pass block loop;",
+                "    (as RDDLossFunction runs it), a hand-written Java one-pass block loop, and",
+                "    spark-autograd with its fused matmul off (spark.autograd.fuseMatmul=false);",
                 "  MLP (features -> hidden tanh -> 1, squared loss) gradient: spark-autograd and a",
                 "    hand-written backward with the same BLAS;",
                 "  the streaming read bandwidth of a multi-threaded Java sum over a large array.",
@@ -210,12 +211,13 @@ public final class BenchJob extends SparkJob {
             try {
                 double[] coef = Tensor.randn(seed + 1, features + 1).mul(0.1).toArray();
                 Group g = new Group("logistic", String.format(Locale.ROOT, "Logistic loss+gradient, %,d x %d float64", rows, features),
-                        rows * (features + 1) * 8L, 1, List.of("spark-autograd", "MLlib", "hand-written"), rounds);
+                        rows * (features + 1) * 8L, 1, List.of("spark-autograd", "MLlib", "hand-written", "autograd unfused"), rounds);
                 r.groups.add(g);
                 interleave(sc, taskTime, g, List.of(
                         () -> Logistic.autograd(data, coef),
                         () -> Logistic.mllib(jsc, data, coef),
-                        () -> Logistic.handwritten(jsc, data, coef)));
+                        () -> Logistic.handwritten(jsc, data, coef),
+                        () -> Logistic.autograd(data, coef, false)));
             } finally {
                 data.unpersist();
             }

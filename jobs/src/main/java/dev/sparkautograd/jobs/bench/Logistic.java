@@ -26,6 +26,21 @@ public final class Logistic {
 
     /** (a) spark-autograd: the loss written with DistTensor ops, gradient by {@code loss.backward()}. */
     public static double[] autograd(DistData data, double[] coef) {
+        return autograd(data, coef, true);
+    }
+
+    /** As above, with the fused matmul of the reductions ({@code spark.autograd.fuseMatmul}) on or off. */
+    public static double[] autograd(DistData data, double[] coef, boolean fuse) {
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(data.blocks().context());
+        sc.setLocalProperty(DistTensor.FUSE_MATMUL, Boolean.toString(fuse));
+        try {
+            return autogradStep(data, coef);
+        } finally {
+            sc.setLocalProperty(DistTensor.FUSE_MATMUL, null);
+        }
+    }
+
+    private static double[] autogradStep(DistData data, double[] coef) {
         int d = coef.length - 1;
         Tensor w = Tensor.fromArray(java.util.Arrays.copyOf(coef, d), d).requiresGrad_(true);
         Tensor b = Tensor.scalar(coef[d]).requiresGrad_(true);
