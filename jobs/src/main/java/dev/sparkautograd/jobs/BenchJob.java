@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * Side-by-side timings of spark-autograd against hand-written gradients, in one run on the same cached
  * data: the logistic loss+gradient (autograd, MLlib's BinaryLogisticBlockAggregator, a hand-written Java
  * pass), a 2-layer MLP gradient (autograd, a hand-written backward with the same BLAS), and the
- * machine's streaming read bandwidth. Implementations are measured interleaved (A B C A B C ...) after
+ * machine's streaming read bandwidth. Implementations are measured interleaved (A B C, B C A, C A B, ...: each round starts one later) after
  * warm-up; the table gives the median per implementation and the ratio to the baseline. The gradients of
  * the first warm-up call are compared, so the timings are of equal work.
  */
@@ -38,7 +38,7 @@ import java.util.concurrent.atomic.AtomicLong;
         description = {"Time autograd gradients against MLlib's and hand-written ones, side by side.",
                 "",
                 "Builds and caches the data once, then measures the implementations interleaved",
-                "(A B C A B C ...) after warm-up and prints the median of each with ratios:",
+                "(A B C, B C A, ...) after warm-up and prints the median of each with ratios:",
                 "  logistic loss+gradient: spark-autograd, MLlib's BinaryLogisticBlockAggregator",
                 "    (as RDDLossFunction runs it), a hand-written Java one-pass block loop, and",
                 "    spark-autograd with its fused matmul off (spark.autograd.fuseMatmul=false);",
@@ -266,7 +266,9 @@ public final class BenchJob extends SparkJob {
         }
         for (Timing t : g.timings) t.difference = relativeDifference(t.result, g.reference.result);
         for (int k = 0; k < rounds; k++) {
-            for (int i = 0; i < impls.size(); i++) {
+            // Round k starts with implementation k mod n (A B C, B C A, C A B, ...): no one always runs first.
+            for (int j = 0; j < impls.size(); j++) {
+                int i = (j + k) % impls.size();
                 sc.listenerBus().waitUntilEmpty();
                 long task0 = taskTime.nanos.get();
                 long t0 = System.nanoTime();
@@ -310,7 +312,7 @@ public final class BenchJob extends SparkJob {
     // ---- output ----------------------------------------------------------------------------------
 
     private void printTable(Report r, PrintWriter out) {
-        out.printf(Locale.ROOT, "spark-autograd bench: master %s (%d task slots), %d partitions, %s, median of %d rounds after %d warm-up, interleaved%n",
+        out.printf(Locale.ROOT, "spark-autograd bench: master %s (%d task slots), %d partitions, %s, median of %d rounds after %d warm-up, interleaved, rotated%n",
                 r.master, r.slots, r.partitions, blockRows > 0 ? "blocks of " + blockRows + " rows" : "blocks of ~1 MB",
                 rounds, warmup);
         out.printf(Locale.ROOT, "machine: %d cores, load average %.2f before / %.2f after, Java %s, BLAS %s%n",
