@@ -39,6 +39,11 @@ public final class DistTensor {
     /** Configuration keys read from the SparkConf. */
     public static final String TREE_DEPTH = "spark.autograd.treeDepth";
     public static final String FINAL_COMBINE_ON_EXECUTOR_ABOVE = "spark.autograd.finalCombineOnExecutorAbove";
+    /**
+     * Whether a reduction runs {@code matmul(w)} of data blocks fused (default true): see {@code Plan}. Read from
+     * the thread's local property first ({@code sc.setLocalProperty}), then the SparkConf.
+     */
+    public static final String FUSE_MATMUL = "spark.autograd.fuseMatmul";
 
     private static final AtomicLong LAYOUTS = new AtomicLong();
 
@@ -339,7 +344,7 @@ public final class DistTensor {
     public DistTensor clamp(double min, double max) { return unary("clamp", (x, q) -> x[0].clamp(min, max)); }
 
     /** Each row times a local matrix (or vector): {@code [N, k] @ [k, m] -> [N, m]}, {@code [N, k] @ [k] -> [N]}. */
-    public DistTensor matmul(Tensor w) { return withParam("matmul", w, (x, q) -> x[0].matmul(q[0])); }
+    public DistTensor matmul(Tensor w) { return withParam("matmul", w, dev.sparkautograd.dist.MatmulOp.INSTANCE); }
 
     /** Row-wise along a dimension other than the first. */
     public DistTensor softmax(int dim) { int d = rowDim("softmax", dim); return unary("softmax", (x, q) -> x[0].softmax(d)); }
@@ -565,6 +570,8 @@ public final class DistTensor {
         boolean gradOn = Autograd.isGradEnabled();
         Graph graph = new Graph(gradOn);
         Plan plan = graph.plan(this, rows ? Plan.Reduce.ROWS : Plan.Reduce.ALL);
+        String fuse = sc.getLocalProperty(FUSE_MATMUL);
+        plan.fuseMatmul(fuse != null ? Boolean.parseBoolean(fuse) : sc.getConf().getBoolean(FUSE_MATMUL, true));
         Tensor[] ps = graph.params.toArray(new Tensor[0]);
         boolean[] needGrad = new boolean[ps.length];
         int needed = 0;

@@ -177,9 +177,19 @@ final class Ops {
     /** softplus with PyTorch's defaults (beta 1, threshold 20: linear above it). */
     static Tensor softplus(Tensor a) {
         Tensor out = unary(a, x -> x > 20 ? x : Math.log1p(Math.exp(x)));
-        return record("SoftplusBackward0", out, in(a), in(a), (n, g) -> {
-            Tensor x = n.saved(0);
-            return grads(g.mul(where(x.gt(20), Tensor.scalar(1), x.sigmoid())));
+        return record("SoftplusBackward0", out, in(a), in(a), (n, g) -> grads(g.mul(softplusDerivative(n.saved(0)))));
+    }
+
+    /**
+     * softplus'(x) in one pass, {@code where(x > 20, 1, sigmoid(x))}: 1 above the threshold, sigmoid
+     * below (each element computed once, no mask or sigmoid temporaries). Differentiable: sigmoid's
+     * derivative below the threshold, 0 above.
+     */
+    private static Tensor softplusDerivative(Tensor x) {
+        Tensor out = unary(x, v -> v > 20 ? 1 : sigmoid(v));
+        return record("SoftplusBackwardBackward0", out, in(x), in(out, x), (n, g) -> {
+            Tensor y = n.saved(0);
+            return grads(g.mul(y.neg().add(1)).mul(y).mul(mask(n.saved(1), v -> !(v > 20))));
         });
     }
 
@@ -256,7 +266,23 @@ final class Ops {
         Tensor out = new Tensor(Kernels.mm(a.data, b.data, m, k, nn), new int[] {m, nn});
         return record("MmBackward0", out, in(a, b), in(a, b), (n, g) -> grads(
                 n.needs(0) ? g.matmul(n.saved(1).t()) : null,
-                n.needs(1) ? n.saved(0).t().matmul(g) : null));
+                n.needs(1) ? mmTN(n.saved(0), g) : null));
+    }
+
+    /**
+     * {@code a.t().matmul(b)} for 2-d {@code a} [k, m] and {@code b} [k, n], without materializing the
+     * transpose of {@code a} (the weight gradient of a matmul: a pass over the data saved, not a copy of it).
+     */
+    static Tensor mmTN(Tensor a, Tensor b) {
+        int k = a.shape[0], m = a.shape[1], k2 = b.shape[0], nn = b.shape[1];
+        if (k != k2) {
+            throw new IllegalArgumentException("matmul: shapes " + Shapes.str(new int[] {m, k}) + " and " + Shapes.str(b.shape)
+                    + " cannot be multiplied (" + m + "x" + k + " and " + k2 + "x" + nn + ")");
+        }
+        Tensor out = new Tensor(Kernels.mmTN(a.data, b.data, k, m, nn), new int[] {m, nn});
+        return record("MmBackward0", out, in(a, b), in(a, b), (n, g) -> grads(
+                n.needs(0) ? n.saved(1).matmul(g.t()) : null,
+                n.needs(1) ? n.saved(0).matmul(g) : null));
     }
 
     static Tensor mv(Tensor a, Tensor v) {
@@ -268,7 +294,7 @@ final class Ops {
         Tensor out = new Tensor(Kernels.mv(a.data, v.data, m, k), new int[] {m});
         return record("MvBackward0", out, in(a, v), in(a, v), (n, g) -> grads(
                 n.needs(0) ? g.unsqueeze(1).matmul(n.saved(1).unsqueeze(0)) : null,
-                n.needs(1) ? n.saved(0).t().matmul(g) : null));
+                n.needs(1) ? g.matmul(n.saved(0)) : null)); // A^T g as g A: no transpose of A
     }
 
     // ---- reductions ------------------------------------------------------------------------------

@@ -92,6 +92,8 @@ class OpGradcheckTest {
         t.add(new Sample("matmul", l -> l.get(0).matmul(l.get(1)), List.of(r(39, 3), r(40, 3, 2))));
         t.add(new Sample("matmul", l -> l.get(0).matmul(l.get(1)), List.of(r(41, 2, 2, 3), r(42, 3, 2))));
         t.add(new Sample("matmul", l -> l.get(0).matmul(l.get(1)), List.of(r(43, 40, 30), r(44, 30, 20)))); // the BLAS path
+        t.add(new Sample("matmul", l -> l.get(0).matmul(l.get(1)), List.of(r(143, 100, 50), r(144, 50)))); // BLAS mv; backward g A by dgemv
+        t.add(new Sample("matmul", l -> l.get(0).matmul(l.get(1)), List.of(r(145, 150, 30), r(146, 30, 1)))); // backward A^T g by dgemv
         // Reductions.
         t.add(new Sample("sum", l -> l.get(0).sum(), List.of(r(45, 2, 3))));
         t.add(new Sample("sum", l -> l.get(0).sum(1, false), List.of(r(46, 2, 3, 2))));

@@ -37,6 +37,7 @@ import java.io.PrintWriter;
             GenerateJob.class,
             GradientJob.class,
             TrainJob.class,
+            BenchJob.class,
         },
         commandListHeading = "%nJobs:%n",
         footer = {"", "Run '" + Main.NAME + " <job> --help' for the options of a job."})

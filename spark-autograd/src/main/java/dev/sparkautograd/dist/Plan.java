@@ -32,6 +32,11 @@ public final class Plan implements Serializable {
     final Reduce reduce;
     /** Elements of one reduced value ([] for ALL, the row shape for ROWS). */
     final int valueNumel;
+    /** Whether {@link #partial} may run a data-times-parameter {@link MatmulOp} fused (see {@link #fusable}). */
+    private boolean fuseMatmul = true;
+
+    /** Blocks whose matmul ran fused, in this JVM (for tests). */
+    private static final java.util.concurrent.atomic.AtomicLong FUSED_BLOCKS = new java.util.concurrent.atomic.AtomicLong();
 
     public Plan(int[] frontierRdd, int[] frontierColumn, BlockOp[] ops, String[] opNames, int[][] opInputs,
                 int[][] opParams, int output, Reduce reduce, int valueNumel) {
@@ -46,8 +51,51 @@ public final class Plan implements Serializable {
         this.valueNumel = valueNumel;
     }
 
+    public void fuseMatmul(boolean fuse) {
+        fuseMatmul = fuse;
+    }
+
+    public static long fusedBlocks() {
+        return FUSED_BLOCKS.get();
+    }
+
+    /**
+     * The ops that run fused when a scalar's parameter gradients are computed: a {@link MatmulOp} of a
+     * frontier slot (data: no gradient wanted) that no other op reads and that is not the result, by a
+     * parameter that needs grad and that no other op reads. Such an op is computed without a graph; its
+     * result becomes a leaf, the local engine backpropagates to it, and the parameter's gradient is then
+     * {@code X^T g}, with the same kernel and in the same order as the engine's matmul backward would use
+     * (the same bits). The engine then never saves or revisits the data block, and no node is recorded for it.
+     */
+    boolean[] fusable(boolean[] needGrad) {
+        int f = frontierRdd.length;
+        int[] slotUses = new int[f + ops.length];
+        int[] paramUses = new int[needGrad.length];
+        for (int k = 0; k < ops.length; k++) {
+            for (int s : opInputs[k]) slotUses[s]++;
+            for (int p : opParams[k]) paramUses[p]++;
+        }
+        boolean[] fuse = new boolean[ops.length];
+        for (int k = 0; k < ops.length; k++) {
+            if (!(ops[k] instanceof MatmulOp) || opInputs[k].length != 1 || opParams[k].length != 1) continue;
+            int s = opInputs[k][0], p = opParams[k][0];
+            fuse[k] = s < f && s != output && slotUses[s] == 1 && needGrad[p] && paramUses[p] == 1;
+        }
+        return fuse;
+    }
+
+    /** A fused matmul is a matrix block times a vector or a matrix; other shapes run through the engine. */
+    private static boolean fusedShapes(Tensor x, Tensor w) {
+        return x.dim() == 2 && (w.dim() == 1 || w.dim() == 2);
+    }
+
     /** Evaluates every slot for one aligned tuple of frontier blocks; {@code leafSlot} (or -1) becomes a leaf requiring grad. */
     Tensor[] replay(Block[] blocks, Tensor[] params, int leafSlot) {
+        return replay(blocks, params, leafSlot, null);
+    }
+
+    /** As above; the ops with {@code fused[k]} run without a graph and their results are leaves requiring grad. */
+    private Tensor[] replay(Block[] blocks, Tensor[] params, int leafSlot, boolean[] fused) {
         int f = frontierRdd.length;
         Tensor[] slots = new Tensor[f + ops.length];
         for (int i = 0; i < f; i++) {
@@ -61,7 +109,15 @@ public final class Plan implements Serializable {
             int[] pi = opParams[k];
             Tensor[] p = new Tensor[pi.length];
             for (int j = 0; j < pi.length; j++) p[j] = params[pi[j]];
-            Tensor out = ops[k].apply(inputs, p);
+            Tensor out;
+            if (fused != null && fused[k] && fusedShapes(inputs[0], p[0])) {
+                try (Autograd.Scope ng = Autograd.noGrad()) {
+                    out = ops[k].apply(inputs, p);
+                }
+                out.requiresGrad_(true);
+            } else {
+                out = ops[k].apply(inputs, p);
+            }
             int rows = inputs[0].size(0);
             if (out.dim() == 0 || out.size(0) != rows) {
                 throw new IllegalStateException(opNames[k] + ": a block of " + rows + " rows gave a result of shape "
@@ -70,6 +126,35 @@ public final class Plan implements Serializable {
             slots[f + k] = out;
         }
         return slots;
+    }
+
+    /**
+     * The parameter gradients of the fused matmuls of one block, {@code X^T g}, added to {@code into} as the
+     * engine accumulates a leaf's gradient: the matmul backward's kernels (a row vector times X for a
+     * vector parameter, {@code mmTN} for a matrix), then {@code previous + this block's}.
+     */
+    private void accumulateFused(Tensor[] slots, boolean[] fused, Tensor[] params, Tensor[] into) {
+        int f = frontierRdd.length;
+        for (int k = 0; k < ops.length; k++) {
+            if (!fused[k]) continue;
+            Tensor x = slots[opInputs[k][0]];
+            int p = opParams[k][0];
+            if (!fusedShapes(x, params[p])) continue;
+            Tensor g = slots[f + k].grad();
+            if (g == null) continue;
+            int rows = x.size(0), d = x.size(1);
+            Tensor wg;
+            if (params[p].dim() == 1) {
+                wg = Tensor.wrap(dev.sparkautograd.tensor.Kernels.mm(g.toArrayUnsafe(), x.toArrayUnsafe(), 1, rows, d), new int[] {d}, false);
+            } else {
+                int n = params[p].size(1);
+                wg = Tensor.wrap(dev.sparkautograd.tensor.Kernels.mmTN(x.toArrayUnsafe(), g.toArrayUnsafe(), rows, d, n), new int[] {d, n}, false);
+            }
+            try (Autograd.Scope ng = Autograd.noGrad()) {
+                into[p] = into[p] == null ? wg : into[p].add(wg);
+            }
+            FUSED_BLOCKS.incrementAndGet();
+        }
     }
 
     /** The upstream gradient of one root block: {@code u} ([] or the row shape) broadcast over the block. */
@@ -104,25 +189,31 @@ public final class Plan implements Serializable {
         }
         if (grads) for (int i = 0; i < params.length; i++) if (needGrad[i]) params[i].requiresGrad_(true);
         double[] acc = new double[len];
+        boolean[] fused = grads && fuseMatmul ? fusable(needGrad) : null;
+        Tensor[] fusedGrads = new Tensor[params.length];
         while (blocks.hasNext()) {
             Block[] b = blocks.next();
             Tensor root;
             try (Autograd.Scope ignored = Autograd.setGradEnabled(grads)) {
-                root = replay(b, params, -1)[output];
+                Tensor[] slots = replay(b, params, -1, fused);
+                root = slots[output];
                 Tensor v;
                 try (Autograd.Scope ng = Autograd.noGrad()) {
                     v = reduce == Reduce.ALL ? root.sum() : root.sum(0, false);
                 }
                 double[] vd = v.toArrayUnsafe();
                 for (int i = 0; i < vd.length; i++) acc[i] += vd[i];
-                if (grads && root.requiresGrad()) root.backward(upstream(root, u));
+                if (grads && root.requiresGrad()) {
+                    root.backward(upstream(root, u));
+                    if (fused != null) accumulateFused(slots, fused, params, fusedGrads);
+                }
             }
         }
         if (grads) {
             int off = valueNumel;
             for (int i = 0; i < params.length; i++) {
                 if (!needGrad[i]) continue;
-                Tensor g = params[i].grad();
+                Tensor g = fusedGrads[i] != null ? fusedGrads[i] : params[i].grad();
                 if (g != null) System.arraycopy(g.toArrayUnsafe(), 0, acc, off, params[i].numel());
                 off += params[i].numel();
             }

@@ -317,8 +317,38 @@ public final class Kernels {
             }
             return c;
         }
+        if (m == 1) {
+            // a row vector times B: row-major B is column-major B^T (n x k), so c = B^T a in one pass over B
+            Blas.INSTANCE.dgemv("N", n, k, 1.0, b, n, a, 1, 0.0, c, 1);
+            return c;
+        }
         // Column-major BLAS sees row-major C as C^T = B^T A^T.
         Blas.INSTANCE.dgemm("N", "N", n, m, k, 1.0, b, n, a, k, 0.0, c, n);
+        return c;
+    }
+
+    /** Row-major C[m,n] = A^T B for A[k,m], B[k,n], without transposing A. */
+    public static double[] mmTN(double[] a, double[] b, int k, int m, int n) {
+        double[] c = new double[m * n];
+        if (m == 0 || n == 0 || k == 0) return c;
+        if ((long) m * k * n <= SMALL_MATMUL) {
+            for (int p = 0; p < k; p++) {
+                int ao = p * m, bo = p * n;
+                for (int i = 0; i < m; i++) {
+                    double api = a[ao + i];
+                    int co = i * n;
+                    for (int j = 0; j < n; j++) c[co + j] += api * b[bo + j];
+                }
+            }
+            return c;
+        }
+        if (n == 1) {
+            // A^T b: row-major A is column-major A^T (m x k)
+            Blas.INSTANCE.dgemv("N", m, k, 1.0, a, m, b, 1, 0.0, c, 1);
+            return c;
+        }
+        // Column-major: C^T (n x m) = B^T (n x k, B's row-major storage) times A (k x m, A's storage transposed)
+        Blas.INSTANCE.dgemm("N", "T", n, m, k, 1.0, b, n, a, m, 0.0, c, n);
         return c;
     }
 

@@ -1,0 +1,96 @@
+package dev.sparkautograd.jobs;
+
+import dev.sparkautograd.testing.SharedSpark;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The bench job on tiny data: every implementation computes the same loss and gradient (so the timings compare equal work). */
+class BenchJobTest {
+
+    private static final String[] TINY = {"--rows", "3000", "--features", "7", "--partitions", "3", "--block-rows", "250",
+            "--rounds", "2", "--warmup", "1", "--hidden", "5", "--bandwidth-mb", "1"};
+
+    private static String[] with(String[] args, String... more) {
+        String[] all = java.util.Arrays.copyOf(args, args.length + more.length);
+        System.arraycopy(more, 0, all, args.length, more.length);
+        return all;
+    }
+
+    private static BenchJob job(String... args) {
+        BenchJob job = new BenchJob();
+        new CommandLine(job).parseArgs(args);
+        return job;
+    }
+
+    @Test
+    void allImplementationsGiveTheSameLossAndGradient() throws Exception {
+        BenchJob.Report r = job(with(TINY, "--mlp-rows", "1100")).measure(SharedSpark.session());
+        BenchJob.Group logistic = r.group("logistic");
+        assertEquals(4, logistic.timings.size());
+        double[] ref = logistic.timing("MLlib").result;
+        assertEquals(1 + 7 + 1, ref.length);
+        assertTrue(ref[0] > 0.5 && ref[0] < 1.0, "mean logistic loss near log 2: " + ref[0]);
+        double gnorm = 0;
+        for (int i = 1; i < ref.length; i++) gnorm = Math.max(gnorm, Math.abs(ref[i]));
+        assertTrue(gnorm > 1e-3, "a gradient worth comparing: " + gnorm);
+        for (BenchJob.Timing t : logistic.timings) {
+            assertTrue(BenchJob.relativeDifference(t.result, ref) <= 1e-9, t.name + " differs from MLlib by " + t.difference);
+        }
+        BenchJob.Group mlp = r.group("mlp");
+        double[] mref = mlp.timing("hand-written").result;
+        assertEquals(1 + 7 * 5 + 5 + 5 + 1, mref.length);
+        double mnorm = 0;
+        for (int i = 1; i < mref.length; i++) mnorm = Math.max(mnorm, Math.abs(mref[i]));
+        assertTrue(mnorm > 1e-3, "a gradient worth comparing: " + mnorm);
+        assertTrue(BenchJob.relativeDifference(mlp.timing("spark-autograd").result, mref) <= 1e-9,
+                "autograd MLP differs by " + mlp.timing("spark-autograd").difference);
+        assertTrue(r.agree());
+        assertTrue(r.bandwidth > 0);
+        for (BenchJob.Group g : r.groups) {
+            for (BenchJob.Timing t : g.timings) {
+                assertEquals(2, t.seconds.length);
+                for (double s : t.seconds) assertTrue(s > 0, t.name);
+                for (double s : t.taskSeconds) assertTrue(s >= 0 && s <= 3 * r.slots * s + 1, t.name);
+            }
+        }
+    }
+
+    @Test
+    void printsTheTableAndJson() throws Exception {
+        StringWriter out = new StringWriter();
+        String[] args = with(TINY, "--mlp-rows", "0");
+        assertEquals(0, job(args).run(SharedSpark.session(), new PrintWriter(out, true)), out.toString());
+        String table = out.toString();
+        assertTrue(table.contains("Logistic loss+gradient, 3,000 x 7 float64"), table);
+        assertTrue(table.contains("| spark-autograd   |"), table);
+        assertTrue(table.contains("| MLlib            |"), table);
+        assertTrue(table.contains("| hand-written     |"), table);
+        assertTrue(table.contains("| autograd unfused |"), table);
+        assertTrue(table.contains("gradients agree"), table);
+        assertTrue(!table.contains("MLP"), table);
+
+        StringWriter js = new StringWriter();
+        String[] jargs = with(args, "--json");
+        assertEquals(0, job(jargs).run(SharedSpark.session(), new PrintWriter(js, true)), js.toString());
+        String j = js.toString().strip();
+        assertTrue(j.startsWith("{\"master\":\"local[2]\"") && j.endsWith("}"), j);
+        assertTrue(j.contains("\"agree\":true"), j);
+        assertTrue(j.contains("\"logistic\":{\"title\":"), j);
+        assertTrue(j.contains("\"MLlib\":{\"medianSeconds\":"), j);
+        assertEquals(1, j.lines().count(), j);
+    }
+
+    @Test
+    void badOptionsAreUsageErrors() {
+        StringWriter err = new StringWriter();
+        int code = Main.execute(new String[] {"bench", "--rounds", "0"}, new PrintWriter(new StringWriter()), new PrintWriter(err, true));
+        assertEquals(2, code, err.toString());
+        assertTrue(err.toString().contains("--rounds must be at least 1"), err.toString());
+    }
+}

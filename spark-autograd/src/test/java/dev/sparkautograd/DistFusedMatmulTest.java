@@ -1,0 +1,95 @@
+package dev.sparkautograd;
+
+import dev.sparkautograd.dist.Plan;
+import dev.sparkautograd.testing.SharedSpark;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The fused matmul of a reduction (data block times a parameter without a graph, the engine on the
+ * product only, then X^T g per block) gives the gradients of the unfused path: the same bits, so
+ * certainly within 1e-12 relative, for a vector and a matrix parameter; shapes it does not cover
+ * (the data used twice) run unfused.
+ */
+class DistFusedMatmulTest {
+
+    private static DistData data(int partitions) {
+        Map<String, Tensor> cols = new LinkedHashMap<>();
+        cols.put("x", Tensor.randn(11, 503, 7));
+        cols.put("y", Tensor.rand(12, 503).gt(0.5).mul(1.0));
+        return DistData.parallelize(SharedSpark.jsc(), partitions, cols, DistData.options().blockRows(40));
+    }
+
+    /** [loss, every parameter's gradient] with fusion on or off. */
+    private static double[] lossAndGrads(boolean fuse, List<Tensor> init, Function<List<Tensor>, Tensor> model) {
+        JavaSparkContext sc = SharedSpark.jsc();
+        List<Tensor> ps = new ArrayList<>();
+        for (Tensor t : init) ps.add(t.detach().requiresGrad_(true));
+        sc.setLocalProperty(DistTensor.FUSE_MATMUL, Boolean.toString(fuse));
+        Tensor loss;
+        try {
+            loss = model.apply(ps);
+        } finally {
+            sc.setLocalProperty(DistTensor.FUSE_MATMUL, null);
+        }
+        loss.backward();
+        List<Double> out = new ArrayList<>();
+        out.add(loss.item());
+        for (Tensor p : ps) for (double v : p.grad().toArray()) out.add(v);
+        return out.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    private static long check(List<Tensor> init, Function<List<Tensor>, Tensor> model) {
+        long before = Plan.fusedBlocks();
+        double[] unfused = lossAndGrads(false, init, model);
+        assertEquals(before, Plan.fusedBlocks(), "fusion off: no fused block");
+        double[] fused = lossAndGrads(true, init, model);
+        long fusedBlocks = Plan.fusedBlocks() - before;
+        double diff = 0, scale = 0;
+        for (int i = 0; i < fused.length; i++) {
+            diff = Math.max(diff, Math.abs(fused[i] - unfused[i]));
+            scale = Math.max(scale, Math.abs(unfused[i]));
+        }
+        assertTrue(diff <= 1e-12 * scale, "relative difference " + diff / scale);
+        assertArrayEquals(unfused, fused, 0.0, "the same kernels in the same order: the same bits");
+        return fusedBlocks;
+    }
+
+    @Test
+    void logisticLossWithAVectorParameterIsFused() {
+        DistData d = data(3);
+        DistTensor x = d.tensor("x"), y = d.tensor("y");
+        long fused = check(List.of(Tensor.randn(13, 7).mul(0.3), Tensor.scalar(0.2)), p -> {
+            DistTensor z = x.matmul(p.get(0)).add(p.get(1));
+            return z.softplus().sub(y.mul(z)).mean();
+        });
+        assertEquals(15, fused, "one fused product per block: 3 partitions of 167 or 168 rows, 5 blocks of at most 40 rows each");
+    }
+
+    @Test
+    void mlpWithAMatrixParameterIsFusedAtTheDataOnly() {
+        DistData d = data(2);
+        DistTensor x = d.tensor("x"), y = d.tensor("y");
+        long fused = check(List.of(Tensor.randn(14, 7, 5).mul(0.4), Tensor.randn(15, 5).mul(0.1), Tensor.randn(16, 5), Tensor.scalar(-0.1)),
+                p -> x.matmul(p.get(0)).add(p.get(1)).tanh().matmul(p.get(2)).add(p.get(3)).sub(y).square().mean());
+        assertTrue(fused >= 13, "the first layer's product is fused in every block, the second (not of data) is not: " + fused);
+    }
+
+    @Test
+    void dataOrParameterUsedTwiceRunsUnfused() {
+        DistData d = data(3);
+        DistTensor x = d.tensor("x");
+        assertEquals(0, check(List.of(Tensor.randn(17, 7).mul(0.3)), p -> x.matmul(p.get(0)).mul(x.matmul(p.get(0))).mean()));
+        assertEquals(0, check(List.of(Tensor.randn(18, 7).mul(0.3)), p -> x.matmul(p.get(0)).sigmoid().mul(x.sumRows(1, false)).sum()));
+    }
+}
