@@ -65,7 +65,9 @@ public final class TreeReduce {
                 .mapPartitionsWithIndex((Integer p, Iterator<double[]> it) -> keyed(p, it), true)
                 .mapToPair(t -> t);
         int fanIn = Math.max(2, (int) Math.ceil(Math.pow(count, 1.0 / Math.max(1, depth))));
-        for (int l = 1; l < depth && count > fanIn; l++) {
+        // As RDD.treeAggregate: a level only where it cuts what the next one receives (4 partials at
+        // depth 2 go straight to the driver; a shuffle stage for them would cost more than it saves).
+        for (int l = 1; l < depth && count > fanIn + (count + fanIn - 1) / fanIn; l++) {
             count = (count + fanIn - 1) / fanIn;
             level = combine(level, fanIn, count);
         }
