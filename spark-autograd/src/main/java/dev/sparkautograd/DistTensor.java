@@ -7,7 +7,9 @@ import dev.sparkautograd.dist.Broadcasts;
 import dev.sparkautograd.dist.Jobs;
 import dev.sparkautograd.dist.Params;
 import dev.sparkautograd.dist.Plan;
+import dev.sparkautograd.dist.PointwiseOp;
 import dev.sparkautograd.dist.TreeReduce;
+import dev.sparkautograd.tensor.Pointwise;
 import dev.sparkautograd.tensor.Shapes;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -44,6 +46,12 @@ public final class DistTensor {
      * the thread's local property first ({@code sc.setLocalProperty}), then the SparkConf.
      */
     public static final String FUSE_MATMUL = "spark.autograd.fuseMatmul";
+    /**
+     * Whether a scalar reduction runs its element-wise tail (the ops after the last non-element-wise one,
+     * e.g. {@code softplus(z) - y * z}) as one loop per op over each block's rows, without engine nodes
+     * (default true): see {@code PointwiseProgram}. Read like {@link #FUSE_MATMUL}.
+     */
+    public static final String FUSE_POINTWISE = "spark.autograd.fusePointwise";
 
     private static final AtomicLong LAYOUTS = new AtomicLong();
 
@@ -309,38 +317,38 @@ public final class DistTensor {
 
     // ---- ops -------------------------------------------------------------------------------------
 
-    public DistTensor add(Tensor p) { return withParam("add", p, (x, q) -> x[0].add(q[0])); }
-    public DistTensor add(double v) { return unary("add", (x, q) -> x[0].add(v)); }
-    public DistTensor add(DistTensor o) { return withDist("add", o, (x, q) -> x[0].add(x[1])); }
-    public DistTensor sub(Tensor p) { return withParam("sub", p, (x, q) -> x[0].sub(q[0])); }
-    public DistTensor sub(double v) { return unary("sub", (x, q) -> x[0].sub(v)); }
-    public DistTensor sub(DistTensor o) { return withDist("sub", o, (x, q) -> x[0].sub(x[1])); }
-    public DistTensor mul(Tensor p) { return withParam("mul", p, (x, q) -> x[0].mul(q[0])); }
-    public DistTensor mul(double v) { return unary("mul", (x, q) -> x[0].mul(v)); }
-    public DistTensor mul(DistTensor o) { return withDist("mul", o, (x, q) -> x[0].mul(x[1])); }
-    public DistTensor div(Tensor p) { return withParam("div", p, (x, q) -> x[0].div(q[0])); }
-    public DistTensor div(double v) { return unary("div", (x, q) -> x[0].div(v)); }
-    public DistTensor div(DistTensor o) { return withDist("div", o, (x, q) -> x[0].div(x[1])); }
-    public DistTensor pow(Tensor p) { return withParam("pow", p, (x, q) -> x[0].pow(q[0])); }
-    public DistTensor pow(double e) { return unary("pow", (x, q) -> x[0].pow(e)); }
-    public DistTensor pow(DistTensor o) { return withDist("pow", o, (x, q) -> x[0].pow(x[1])); }
+    public DistTensor add(Tensor p) { return withParam("add", p, PointwiseOp.binary(Pointwise.ADD, PointwiseOp.Operand.PARAM)); }
+    public DistTensor add(double v) { return unary("add", PointwiseOp.withConstant(Pointwise.ADD, v)); }
+    public DistTensor add(DistTensor o) { return withDist("add", o, PointwiseOp.binary(Pointwise.ADD, PointwiseOp.Operand.DIST)); }
+    public DistTensor sub(Tensor p) { return withParam("sub", p, PointwiseOp.binary(Pointwise.SUB, PointwiseOp.Operand.PARAM)); }
+    public DistTensor sub(double v) { return unary("sub", PointwiseOp.withConstant(Pointwise.SUB, v)); }
+    public DistTensor sub(DistTensor o) { return withDist("sub", o, PointwiseOp.binary(Pointwise.SUB, PointwiseOp.Operand.DIST)); }
+    public DistTensor mul(Tensor p) { return withParam("mul", p, PointwiseOp.binary(Pointwise.MUL, PointwiseOp.Operand.PARAM)); }
+    public DistTensor mul(double v) { return unary("mul", PointwiseOp.withConstant(Pointwise.MUL, v)); }
+    public DistTensor mul(DistTensor o) { return withDist("mul", o, PointwiseOp.binary(Pointwise.MUL, PointwiseOp.Operand.DIST)); }
+    public DistTensor div(Tensor p) { return withParam("div", p, PointwiseOp.binary(Pointwise.DIV, PointwiseOp.Operand.PARAM)); }
+    public DistTensor div(double v) { return unary("div", PointwiseOp.withConstant(Pointwise.DIV, v)); }
+    public DistTensor div(DistTensor o) { return withDist("div", o, PointwiseOp.binary(Pointwise.DIV, PointwiseOp.Operand.DIST)); }
+    public DistTensor pow(Tensor p) { return withParam("pow", p, PointwiseOp.binary(Pointwise.POW, PointwiseOp.Operand.PARAM)); }
+    public DistTensor pow(double e) { return unary("pow", PointwiseOp.withConstant(Pointwise.POW, e)); }
+    public DistTensor pow(DistTensor o) { return withDist("pow", o, PointwiseOp.binary(Pointwise.POW, PointwiseOp.Operand.DIST)); }
     public DistTensor maximum(Tensor p) { return withParam("maximum", p, (x, q) -> x[0].maximum(q[0])); }
     public DistTensor maximum(DistTensor o) { return withDist("maximum", o, (x, q) -> x[0].maximum(x[1])); }
     public DistTensor minimum(Tensor p) { return withParam("minimum", p, (x, q) -> x[0].minimum(q[0])); }
     public DistTensor minimum(DistTensor o) { return withDist("minimum", o, (x, q) -> x[0].minimum(x[1])); }
-    public DistTensor neg() { return unary("neg", (x, q) -> x[0].neg()); }
-    public DistTensor exp() { return unary("exp", (x, q) -> x[0].exp()); }
-    public DistTensor log() { return unary("log", (x, q) -> x[0].log()); }
-    public DistTensor log1p() { return unary("log1p", (x, q) -> x[0].log1p()); }
-    public DistTensor sqrt() { return unary("sqrt", (x, q) -> x[0].sqrt()); }
-    public DistTensor abs() { return unary("abs", (x, q) -> x[0].abs()); }
-    public DistTensor sin() { return unary("sin", (x, q) -> x[0].sin()); }
-    public DistTensor cos() { return unary("cos", (x, q) -> x[0].cos()); }
-    public DistTensor tanh() { return unary("tanh", (x, q) -> x[0].tanh()); }
-    public DistTensor sigmoid() { return unary("sigmoid", (x, q) -> x[0].sigmoid()); }
-    public DistTensor relu() { return unary("relu", (x, q) -> x[0].relu()); }
-    public DistTensor softplus() { return unary("softplus", (x, q) -> x[0].softplus()); }
-    public DistTensor square() { return unary("square", (x, q) -> x[0].square()); }
+    public DistTensor neg() { return unary("neg", PointwiseOp.unary(Pointwise.NEG)); }
+    public DistTensor exp() { return unary("exp", PointwiseOp.unary(Pointwise.EXP)); }
+    public DistTensor log() { return unary("log", PointwiseOp.unary(Pointwise.LOG)); }
+    public DistTensor log1p() { return unary("log1p", PointwiseOp.unary(Pointwise.LOG1P)); }
+    public DistTensor sqrt() { return unary("sqrt", PointwiseOp.unary(Pointwise.SQRT)); }
+    public DistTensor abs() { return unary("abs", PointwiseOp.unary(Pointwise.ABS)); }
+    public DistTensor sin() { return unary("sin", PointwiseOp.unary(Pointwise.SIN)); }
+    public DistTensor cos() { return unary("cos", PointwiseOp.unary(Pointwise.COS)); }
+    public DistTensor tanh() { return unary("tanh", PointwiseOp.unary(Pointwise.TANH)); }
+    public DistTensor sigmoid() { return unary("sigmoid", PointwiseOp.unary(Pointwise.SIGMOID)); }
+    public DistTensor relu() { return unary("relu", PointwiseOp.unary(Pointwise.RELU)); }
+    public DistTensor softplus() { return unary("softplus", PointwiseOp.unary(Pointwise.SOFTPLUS)); }
+    public DistTensor square() { return unary("square", PointwiseOp.unary(Pointwise.SQUARE)); }
     public DistTensor clamp(double min, double max) { return unary("clamp", (x, q) -> x[0].clamp(min, max)); }
 
     /** Each row times a local matrix (or vector): {@code [N, k] @ [k, m] -> [N, m]}, {@code [N, k] @ [k] -> [N]}. */
@@ -553,7 +561,10 @@ public final class DistTensor {
                 slot.put(t, frontier.size() + k);
             }
             int valueNumel = reduce == Plan.Reduce.ALL ? 1 : Shapes.numel(root.rowShape);
-            return new Plan(fRdd, fCol, fs, names, inputs, ps, slot.get(root), reduce, valueNumel);
+            boolean[] rowScalar = new boolean[frontier.size() + ops.size()];
+            for (int i = 0; i < frontier.size(); i++) rowScalar[i] = frontier.get(i).rowShape.length == 0;
+            for (int k = 0; k < ops.size(); k++) rowScalar[frontier.size() + k] = ops.get(k).rowShape.length == 0;
+            return new Plan(fRdd, fCol, fs, names, inputs, ps, slot.get(root), reduce, valueNumel, rowScalar);
         }
 
         int slotOf(DistTensor leaf) {
@@ -572,6 +583,8 @@ public final class DistTensor {
         Plan plan = graph.plan(this, rows ? Plan.Reduce.ROWS : Plan.Reduce.ALL);
         String fuse = sc.getLocalProperty(FUSE_MATMUL);
         plan.fuseMatmul(fuse != null ? Boolean.parseBoolean(fuse) : sc.getConf().getBoolean(FUSE_MATMUL, true));
+        String program = sc.getLocalProperty(FUSE_POINTWISE);
+        plan.fusePointwise(program != null ? Boolean.parseBoolean(program) : sc.getConf().getBoolean(FUSE_POINTWISE, true));
         Tensor[] ps = graph.params.toArray(new Tensor[0]);
         boolean[] needGrad = new boolean[ps.length];
         int needed = 0;

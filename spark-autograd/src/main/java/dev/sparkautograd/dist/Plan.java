@@ -32,14 +32,20 @@ public final class Plan implements Serializable {
     final Reduce reduce;
     /** Elements of one reduced value ([] for ALL, the row shape for ROWS). */
     final int valueNumel;
+    /** Per slot: whether it holds one value per row (row shape []), so a {@link PointwiseProgram} can read it; null: unknown. */
+    final boolean[] rowScalar;
     /** Whether {@link #partial} may run a data-times-parameter {@link MatmulOp} fused (see {@link #fusable}). */
     private boolean fuseMatmul = true;
+    /** Whether {@link #partial} may run the element-wise tail of a scalar reduction as a {@link PointwiseProgram}. */
+    private boolean fusePointwise = true;
 
     /** Blocks whose matmul ran fused, in this JVM (for tests). */
     private static final java.util.concurrent.atomic.AtomicLong FUSED_BLOCKS = new java.util.concurrent.atomic.AtomicLong();
+    /** Blocks whose element-wise tail ran as a program, in this JVM (for tests). */
+    private static final java.util.concurrent.atomic.AtomicLong PROGRAM_BLOCKS = new java.util.concurrent.atomic.AtomicLong();
 
     public Plan(int[] frontierRdd, int[] frontierColumn, BlockOp[] ops, String[] opNames, int[][] opInputs,
-                int[][] opParams, int output, Reduce reduce, int valueNumel) {
+                int[][] opParams, int output, Reduce reduce, int valueNumel, boolean[] rowScalar) {
         this.frontierRdd = frontierRdd;
         this.frontierColumn = frontierColumn;
         this.ops = ops;
@@ -49,14 +55,23 @@ public final class Plan implements Serializable {
         this.output = output;
         this.reduce = reduce;
         this.valueNumel = valueNumel;
+        this.rowScalar = rowScalar;
     }
 
     public void fuseMatmul(boolean fuse) {
         fuseMatmul = fuse;
     }
 
+    public void fusePointwise(boolean fuse) {
+        fusePointwise = fuse;
+    }
+
     public static long fusedBlocks() {
         return FUSED_BLOCKS.get();
+    }
+
+    public static long programBlocks() {
+        return PROGRAM_BLOCKS.get();
     }
 
     /**
@@ -91,11 +106,14 @@ public final class Plan implements Serializable {
 
     /** Evaluates every slot for one aligned tuple of frontier blocks; {@code leafSlot} (or -1) becomes a leaf requiring grad. */
     Tensor[] replay(Block[] blocks, Tensor[] params, int leafSlot) {
-        return replay(blocks, params, leafSlot, null);
+        return replay(blocks, params, leafSlot, null, null);
     }
 
-    /** As above; the ops with {@code fused[k]} run without a graph and their results are leaves requiring grad. */
-    private Tensor[] replay(Block[] blocks, Tensor[] params, int leafSlot, boolean[] fused) {
+    /**
+     * As above; the ops with {@code fused[k]} run without a graph and their results are leaves requiring grad;
+     * the ops with {@code skip[k]} are left out (a {@link PointwiseProgram} computes them).
+     */
+    private Tensor[] replay(Block[] blocks, Tensor[] params, int leafSlot, boolean[] fused, boolean[] skip) {
         int f = frontierRdd.length;
         Tensor[] slots = new Tensor[f + ops.length];
         for (int i = 0; i < f; i++) {
@@ -103,6 +121,7 @@ public final class Plan implements Serializable {
             slots[i] = i == leafSlot ? t.detach().requiresGrad_(true) : t;
         }
         for (int k = 0; k < ops.length; k++) {
+            if (skip != null && skip[k]) continue;
             int[] in = opInputs[k];
             Tensor[] inputs = new Tensor[in.length];
             for (int j = 0; j < in.length; j++) inputs[j] = slots[in[j]];
@@ -157,6 +176,19 @@ public final class Plan implements Serializable {
         }
     }
 
+    /**
+     * Sends the program's gradients into the engine: one backward per input slot that requires grad,
+     * the graph kept until the last (inputs may share it).
+     */
+    private static void backwardInputs(Tensor[] slots, int[] inputs, double[][] grads) {
+        int last = -1;
+        for (int s : inputs) if (grads[s] != null) last = s;
+        for (int s : inputs) {
+            if (grads[s] == null) continue;
+            slots[s].backward(Tensor.wrap(grads[s], slots[s].shape(), false), s != last);
+        }
+    }
+
     /** The upstream gradient of one root block: {@code u} ([] or the row shape) broadcast over the block. */
     static Tensor upstream(Tensor root, Tensor u) {
         Tensor g = reduceRootShape(u);
@@ -191,11 +223,25 @@ public final class Plan implements Serializable {
         double[] acc = new double[len];
         boolean[] fused = grads && fuseMatmul ? fusable(needGrad) : null;
         Tensor[] fusedGrads = new Tensor[params.length];
+        PointwiseProgram program = fusePointwise ? PointwiseProgram.of(this) : null;
+        boolean[] skip = program == null ? null : program.regionOps(ops.length);
+        double[] programGrads = new double[params.length];
         while (blocks.hasNext()) {
             Block[] b = blocks.next();
             Tensor root;
             try (Autograd.Scope ignored = Autograd.setGradEnabled(grads)) {
-                Tensor[] slots = replay(b, params, -1, fused);
+                Tensor[] slots = replay(b, params, -1, fused, skip);
+                if (program != null) {
+                    int rows = b[0].rows();
+                    acc[0] += program.forward(slots, params, rows);
+                    if (grads) {
+                        double[][] inputGrads = program.backward(slots, params, needGrad, rows, u.item(), programGrads);
+                        backwardInputs(slots, program.inputs, inputGrads);
+                        if (fused != null) accumulateFused(slots, fused, params, fusedGrads);
+                    }
+                    PROGRAM_BLOCKS.incrementAndGet();
+                    continue;
+                }
                 root = slots[output];
                 Tensor v;
                 try (Autograd.Scope ng = Autograd.noGrad()) {
@@ -215,6 +261,7 @@ public final class Plan implements Serializable {
                 if (!needGrad[i]) continue;
                 Tensor g = fusedGrads[i] != null ? fusedGrads[i] : params[i].grad();
                 if (g != null) System.arraycopy(g.toArrayUnsafe(), 0, acc, off, params[i].numel());
+                acc[off] += programGrads[i]; // a scalar parameter's gradient from the program (else 0)
                 off += params[i].numel();
             }
         }

@@ -29,14 +29,20 @@ public final class Logistic {
         return autograd(data, coef, true);
     }
 
-    /** As above, with the fused matmul of the reductions ({@code spark.autograd.fuseMatmul}) on or off. */
+    /**
+     * As above, with the reductions' fusions ({@code spark.autograd.fuseMatmul}: {@code X w} without a
+     * graph; {@code spark.autograd.fusePointwise}: the element-wise tail as a row program) on or off.
+     * Off, every op is an engine node in every block.
+     */
     public static double[] autograd(DistData data, double[] coef, boolean fuse) {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(data.blocks().context());
         sc.setLocalProperty(DistTensor.FUSE_MATMUL, Boolean.toString(fuse));
+        sc.setLocalProperty(DistTensor.FUSE_POINTWISE, Boolean.toString(fuse));
         try {
             return autogradStep(data, coef);
         } finally {
             sc.setLocalProperty(DistTensor.FUSE_MATMUL, null);
+            sc.setLocalProperty(DistTensor.FUSE_POINTWISE, null);
         }
     }
 

@@ -1,0 +1,225 @@
+package dev.sparkautograd.dist;
+
+import dev.sparkautograd.Tensor;
+import dev.sparkautograd.tensor.Pointwise;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The element-wise tail of a scalar reduction, run as loops over a block's rows instead of engine nodes.
+ *
+ * <p>A loss such as {@code softplus(z) - y * z} over {@code z = X w + b} is, per block, a handful of
+ * element-wise ops on vectors of a block's rows. Through the engine each op allocates its result,
+ * records a node and, on the way back, allocates gradients of its own: a dozen passes and as many
+ * temporaries per block, several times the cost of the arithmetic. Here the tail (the ops from the
+ * reduction's root back to the first op that is not element-wise on one value per row, see
+ * {@link #of}) is evaluated forward into buffers reused from block to block, then in reverse with the
+ * scalar derivatives of {@link Pointwise}, giving the gradient with respect to each of its inputs. Inputs
+ * that carry a graph (a fused {@code X w}, the rest of a network) get that gradient through the engine;
+ * scalar parameters (a bias) get theirs summed here. The engine's work per block shrinks to what is
+ * not element-wise.
+ *
+ * <p>Not serialized: each task builds it from its {@link Plan}.
+ */
+final class PointwiseProgram {
+    private final int[] region;      // op indices of the tail, ascending (topological)
+    private final int[] outSlot;     // slot of each region op
+    private final Pointwise[] kind;
+    private final PointwiseOp.Operand[] second;
+    private final double[] constant;
+    private final int[] a;           // slot of the first operand
+    private final int[] b;           // slot (DIST) or parameter index (PARAM) of the second, else -1
+    private final int output;
+    /** Slots read by the tail but computed outside it (engine slots and data), ascending. */
+    final int[] inputs;
+    private final boolean[] inRegionSlot;
+
+    // Scratch, reused from block to block.
+    private double[][] value;
+    private double[][] adjoint;
+    private int capacity = -1;
+
+    private PointwiseProgram(Plan plan, boolean[] inRegion) {
+        int f = plan.frontierRdd.length;
+        List<Integer> ops = new ArrayList<>();
+        for (int k = 0; k < inRegion.length; k++) if (inRegion[k]) ops.add(k);
+        int n = ops.size();
+        region = new int[n];
+        outSlot = new int[n];
+        kind = new Pointwise[n];
+        second = new PointwiseOp.Operand[n];
+        constant = new double[n];
+        a = new int[n];
+        b = new int[n];
+        inRegionSlot = new boolean[f + inRegion.length];
+        for (int j = 0; j < n; j++) {
+            int k = ops.get(j);
+            PointwiseOp op = (PointwiseOp) plan.ops[k];
+            region[j] = k;
+            outSlot[j] = f + k;
+            kind[j] = op.kind;
+            second[j] = op.second;
+            constant[j] = op.constant;
+            a[j] = plan.opInputs[k][0];
+            b[j] = op.second == PointwiseOp.Operand.DIST ? plan.opInputs[k][1]
+                    : op.second == PointwiseOp.Operand.PARAM ? plan.opParams[k][0] : -1;
+            inRegionSlot[f + k] = true;
+        }
+        output = plan.output;
+        List<Integer> in = new ArrayList<>();
+        for (int j = 0; j < n; j++) {
+            addInput(in, a[j]);
+            if (second[j] == PointwiseOp.Operand.DIST) addInput(in, b[j]);
+        }
+        inputs = in.stream().mapToInt(Integer::intValue).sorted().toArray();
+    }
+
+    private void addInput(List<Integer> in, int slot) {
+        if (!inRegionSlot[slot] && !in.contains(slot)) in.add(slot);
+    }
+
+    /**
+     * The program of {@code plan}'s tail, or null when there is none: the reduction is to a scalar, its
+     * root is a programmable {@link PointwiseOp} with one value per row, and the tail grows backwards over
+     * such ops whose every consumer is already in it. Operands from outside the tail must hold one value
+     * per row too (scalar parameters broadcast).
+     */
+    static PointwiseProgram of(Plan plan) {
+        int f = plan.frontierRdd.length;
+        if (plan.reduce != Plan.Reduce.ALL || plan.output < f || plan.rowScalar == null) return null;
+        int nOps = plan.ops.length;
+        List<List<Integer>> consumers = new ArrayList<>();
+        for (int s = 0; s < f + nOps; s++) consumers.add(new ArrayList<>());
+        for (int k = 0; k < nOps; k++) for (int s : plan.opInputs[k]) consumers.get(s).add(k);
+        boolean[] inRegion = new boolean[nOps];
+        for (int k = plan.output - f; k >= 0; k--) {
+            if (!(plan.ops[k] instanceof PointwiseOp op) || !op.programmable() || !plan.rowScalar[f + k]) {
+                if (k == plan.output - f) return null;
+                continue;
+            }
+            boolean all = k == plan.output - f;
+            if (!all) {
+                List<Integer> cs = consumers.get(f + k);
+                all = !cs.isEmpty();
+                for (int c : cs) all &= inRegion[c];
+            }
+            if (!all) continue;
+            boolean operandsFit = true;
+            for (int s : plan.opInputs[k]) operandsFit &= plan.rowScalar[s];
+            inRegion[k] = operandsFit;
+            if (!operandsFit && k == plan.output - f) return null;
+        }
+        return new PointwiseProgram(plan, inRegion);
+    }
+
+    /** Whether op {@code k} runs in the program (the plan's replay skips it). */
+    boolean[] regionOps(int nOps) {
+        boolean[] r = new boolean[nOps];
+        for (int k : region) r[k] = true;
+        return r;
+    }
+
+    private void ensure(int rows) {
+        if (rows <= capacity) return;
+        capacity = rows;
+        value = new double[inRegionSlot.length][];
+        adjoint = new double[inRegionSlot.length][];
+        for (int s : outSlot) {
+            value[s] = new double[rows];
+            adjoint[s] = new double[rows];
+        }
+        for (int s : inputs) adjoint[s] = new double[rows];
+    }
+
+    private double[] values(Tensor[] slots, int slot, int rows) {
+        if (inRegionSlot[slot]) return value[slot];
+        Tensor t = slots[slot];
+        if (t.dim() != 1 || t.size(0) != rows) {
+            throw new IllegalStateException("pointwise program: slot " + slot + " holds shape " + Arrays.toString(t.shape())
+                    + " where one value per row (" + rows + ") was expected");
+        }
+        return t.toArrayUnsafe();
+    }
+
+    private static double scalarParam(Tensor p) {
+        if (p.numel() != 1) throw new IllegalStateException("pointwise program: a parameter of shape " + Arrays.toString(p.shape())
+                + " where a scalar was expected");
+        return p.toArrayUnsafe()[0];
+    }
+
+    /** Evaluates the tail for one block whose other slots are filled; returns the sum of the root's values (in row order). */
+    double forward(Tensor[] slots, Tensor[] params, int rows) {
+        ensure(rows);
+        for (int j = 0; j < region.length; j++) {
+            double[] x = values(slots, a[j], rows), out = value[outSlot[j]];
+            Pointwise op = kind[j];
+            switch (second[j]) {
+                case NONE -> {
+                    for (int i = 0; i < rows; i++) out[i] = op.f(x[i], 0);
+                }
+                case DIST -> {
+                    double[] y = values(slots, b[j], rows);
+                    for (int i = 0; i < rows; i++) out[i] = op.f(x[i], y[i]);
+                }
+                default -> {
+                    double c = second[j] == PointwiseOp.Operand.CONST ? constant[j] : scalarParam(params[b[j]]);
+                    for (int i = 0; i < rows; i++) out[i] = op.f(x[i], c);
+                }
+            }
+        }
+        double[] root = value[output];
+        double s = 0;
+        for (int i = 0; i < rows; i++) s += root[i];
+        return s;
+    }
+
+    /**
+     * Reverse pass for upstream {@code u} on every root value (after {@link #forward} of the same block).
+     * Adds each scalar parameter's gradient to {@code paramGrads[p]} (this block's sum, then added) and
+     * returns the gradient of each input slot that requires grad (a fresh array per slot, null for the rest).
+     */
+    double[][] backward(Tensor[] slots, Tensor[] params, boolean[] paramNeedsGrad, int rows, double u, double[] paramGrads) {
+        for (int s : outSlot) Arrays.fill(adjoint[s], 0, rows, 0.0);
+        for (int s : inputs) Arrays.fill(adjoint[s], 0, rows, 0.0);
+        Arrays.fill(adjoint[output], 0, rows, u);
+        for (int j = region.length - 1; j >= 0; j--) {
+            double[] g = adjoint[outSlot[j]], out = value[outSlot[j]], x = values(slots, a[j], rows);
+            Pointwise op = kind[j];
+            double[] ga = wants(slots, a[j]) ? adjoint[a[j]] : null;
+            switch (second[j]) {
+                case NONE -> {
+                    if (ga != null) for (int i = 0; i < rows; i++) ga[i] += g[i] * op.da(x[i], 0, out[i]);
+                }
+                case DIST -> {
+                    double[] y = values(slots, b[j], rows);
+                    if (ga != null) for (int i = 0; i < rows; i++) ga[i] += g[i] * op.da(x[i], y[i], out[i]);
+                    double[] gb = wants(slots, b[j]) ? adjoint[b[j]] : null;
+                    if (gb != null) for (int i = 0; i < rows; i++) gb[i] += g[i] * op.db(x[i], y[i], out[i]);
+                }
+                case CONST -> {
+                    double c = constant[j];
+                    if (ga != null) for (int i = 0; i < rows; i++) ga[i] += g[i] * op.da(x[i], c, out[i]);
+                }
+                case PARAM -> {
+                    double c = scalarParam(params[b[j]]);
+                    if (ga != null) for (int i = 0; i < rows; i++) ga[i] += g[i] * op.da(x[i], c, out[i]);
+                    if (paramNeedsGrad[b[j]]) {
+                        double s = 0;
+                        for (int i = 0; i < rows; i++) s += g[i] * op.db(x[i], c, out[i]);
+                        paramGrads[b[j]] += s;
+                    }
+                }
+            }
+        }
+        double[][] result = new double[inRegionSlot.length][];
+        for (int s : inputs) if (slots[s].requiresGrad()) result[s] = Arrays.copyOf(adjoint[s], rows);
+        return result;
+    }
+
+    /** A region slot always carries an adjoint; an input only when its tensor requires grad. */
+    private boolean wants(Tensor[] slots, int slot) {
+        return inRegionSlot[slot] || slots[slot].requiresGrad();
+    }
+}

@@ -1,0 +1,208 @@
+package dev.sparkautograd;
+
+import dev.sparkautograd.dist.Plan;
+import dev.sparkautograd.tensor.Pointwise;
+import dev.sparkautograd.testing.SharedSpark;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The element-wise tail of a scalar reduction run as a program (forward loops, then the scalar
+ * derivatives of {@link Pointwise} in reverse) gives the loss and gradients the engine gives op by op:
+ * every op kind, with each kind of second operand (an aligned DistTensor on either side, a scalar
+ * parameter, a constant), a parameter used inside and outside the tail, a slot read by the tail and by
+ * an op outside it; and reductions it does not cover run without it.
+ */
+class DistPointwiseProgramTest {
+
+    private static DistData data(int partitions) {
+        Map<String, Tensor> cols = new LinkedHashMap<>();
+        cols.put("x", Tensor.randn(21, 257, 3));
+        cols.put("y", Tensor.rand(22, 257).gt(0.5).mul(1.0));
+        cols.put("pos", Tensor.rand(23, 257).add(0.5));
+        return DistData.parallelize(SharedSpark.jsc(), partitions, cols, DistData.options().blockRows(40));
+    }
+
+    private static final DistData DATA = data(3);
+
+    /** [loss, every parameter's gradient] with the program on or off. */
+    private static double[] lossAndGrads(boolean program, List<Tensor> init, Function<List<Tensor>, Tensor> model) {
+        JavaSparkContext sc = SharedSpark.jsc();
+        List<Tensor> ps = new ArrayList<>();
+        for (Tensor t : init) ps.add(t.detach().requiresGrad_(true));
+        sc.setLocalProperty(DistTensor.FUSE_POINTWISE, Boolean.toString(program));
+        Tensor loss;
+        try {
+            loss = model.apply(ps);
+        } finally {
+            sc.setLocalProperty(DistTensor.FUSE_POINTWISE, null);
+        }
+        loss.backward();
+        List<Double> out = new ArrayList<>();
+        out.add(loss.item());
+        for (Tensor p : ps) {
+            // a parameter the model does not use has no gradient (NaN marks it, on both paths)
+            if (p.grad() == null) out.add(Double.NaN);
+            else for (double v : p.grad().toArray()) out.add(v);
+        }
+        return out.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    /** Checks program == engine (relative 1e-12) and returns the blocks that ran the program. */
+    private static long check(String what, List<Tensor> init, Function<List<Tensor>, Tensor> model) {
+        long before = Plan.programBlocks();
+        double[] engine = lossAndGrads(false, init, model);
+        assertEquals(before, Plan.programBlocks(), what + ": program off, no block ran it");
+        double[] program = lossAndGrads(true, init, model);
+        long blocks = Plan.programBlocks() - before;
+        double diff = 0, scale = 0;
+        assertEquals(engine.length, program.length, what);
+        for (int i = 0; i < program.length; i++) {
+            if (Double.isNaN(engine[i]) && Double.isNaN(program[i]) && i > 0) continue;
+            assertTrue(Double.isFinite(engine[i]), what + ": finite reference");
+            diff = Math.max(diff, Math.abs(program[i] - engine[i]));
+            scale = Math.max(scale, Math.abs(engine[i]));
+        }
+        assertTrue(diff <= 1e-12 * scale, what + ": relative difference " + diff / scale);
+        return blocks;
+    }
+
+    private static final List<Tensor> WB = List.of(Tensor.randn(24, 3).mul(0.5), Tensor.scalar(0.3));
+
+    private static DistTensor z(List<Tensor> p) {
+        return DATA.tensor("x").matmul(p.get(0)).add(p.get(1));
+    }
+
+    /** A positive input with a graph, for log, sqrt, log1p, div and pow. */
+    private static DistTensor positive(List<Tensor> p) {
+        return z(p).square().add(0.5);
+    }
+
+    @Test
+    void everyUnaryKindMatchesTheEngine() {
+        Set<Pointwise> covered = EnumSet.noneOf(Pointwise.class);
+        Map<Pointwise, Function<DistTensor, DistTensor>> ops = new LinkedHashMap<>();
+        ops.put(Pointwise.NEG, DistTensor::neg);
+        ops.put(Pointwise.EXP, DistTensor::exp);
+        ops.put(Pointwise.LOG, DistTensor::log);
+        ops.put(Pointwise.LOG1P, DistTensor::log1p);
+        ops.put(Pointwise.SQRT, DistTensor::sqrt);
+        ops.put(Pointwise.ABS, DistTensor::abs);
+        ops.put(Pointwise.SIN, DistTensor::sin);
+        ops.put(Pointwise.COS, DistTensor::cos);
+        ops.put(Pointwise.TANH, DistTensor::tanh);
+        ops.put(Pointwise.SIGMOID, DistTensor::sigmoid);
+        ops.put(Pointwise.RELU, DistTensor::relu);
+        ops.put(Pointwise.SOFTPLUS, DistTensor::softplus);
+        ops.put(Pointwise.SQUARE, DistTensor::square);
+        for (Map.Entry<Pointwise, Function<DistTensor, DistTensor>> e : ops.entrySet()) {
+            Pointwise k = e.getKey();
+            boolean needsPositive = k == Pointwise.LOG || k == Pointwise.SQRT || k == Pointwise.LOG1P;
+            long blocks = check(k.toString(), WB, p -> e.getValue().apply(needsPositive ? positive(p) : z(p).mul(3)).mean());
+            assertEquals(9, blocks, k + ": 3 partitions of 85 or 86 rows, 3 blocks each");
+            covered.add(k);
+        }
+        // softplus on both sides of its threshold (20)
+        assertEquals(9, check("softplus above 20", WB, p -> z(p).mul(30).softplus().sum()));
+        covered.add(Pointwise.ADD);
+        covered.add(Pointwise.MUL);
+        for (Pointwise k : Pointwise.values()) {
+            if (k.arity == 1) assertTrue(covered.contains(k), "unary kind without a test: " + k);
+        }
+    }
+
+    @Test
+    void everyBinaryKindWithEachSecondOperandMatchesTheEngine() {
+        DistTensor pos = DATA.tensor("pos");
+        List<Tensor> wbc = List.of(WB.get(0), WB.get(1), Tensor.scalar(1.7));
+        Map<String, Function<List<Tensor>, Tensor>> cases = new LinkedHashMap<>();
+        cases.put("add dist", p -> z(p).add(pos).square().sum());
+        cases.put("sub dist (gradient on the right)", p -> pos.sub(z(p)).square().sum());
+        cases.put("mul dist", p -> z(p).mul(pos).sigmoid().sum());
+        cases.put("div dist (gradient on the right)", p -> pos.div(positive(p)).sum());
+        cases.put("div dist (both sides)", p -> z(p).div(positive(p)).sum());
+        cases.put("add param", p -> z(p).add(p.get(2)).square().sum());
+        cases.put("sub param", p -> z(p).sub(p.get(2)).square().sum());
+        cases.put("mul param", p -> z(p).mul(p.get(2)).tanh().sum());
+        cases.put("div param", p -> z(p).div(p.get(2)).exp().mean());
+        cases.put("constants", p -> z(p).add(0.25).sub(1.5).mul(-2).div(4).softplus().sum());
+        cases.put("pow constant", p -> positive(p).pow(1.5).sum());
+        for (Map.Entry<String, Function<List<Tensor>, Tensor>> e : cases.entrySet()) {
+            assertEquals(9, check(e.getKey(), wbc, e.getValue()), e.getKey() + ": every block ran the program");
+        }
+    }
+
+    @Test
+    void logisticLossWithLabelsRunsAsOneProgram() {
+        DistTensor y = DATA.tensor("y");
+        assertEquals(9, check("logistic", WB, p -> {
+            DistTensor zz = z(p);
+            return zz.softplus().sub(y.mul(zz)).mean();
+        }));
+    }
+
+    @Test
+    void aParameterInsideAndOutsideTheTailGetsBothContributions() {
+        // b shifts the data (engine: rows of 3) and the margin (program).
+        assertEquals(9, check("bias twice", WB, p -> DATA.tensor("x").add(p.get(1)).matmul(p.get(0)).add(p.get(1)).softplus().sum()));
+    }
+
+    @Test
+    void aSlotReadInsideAndOutsideTheTailIsAnInputWithTheGraphKept() {
+        // z feeds the tail (softplus) and clamp, which is not programmable: both reach w through the engine.
+        assertEquals(9, check("shared", WB, p -> {
+            DistTensor zz = z(p);
+            return zz.softplus().add(zz.clamp(-0.5, 0.5)).sum();
+        }));
+    }
+
+    @Test
+    void reductionsItDoesNotCoverRunWithoutIt() {
+        long before = Plan.programBlocks();
+        Tensor w = WB.get(0).detach().requiresGrad_(true);
+        // rows of 3 values: not one value per row
+        DATA.tensor("x").mul(w).square().sum().backward();
+        // a reduction over rows (result of the row shape)
+        DATA.tensor("x").mul(w).sum(0, false).sum().backward();
+        // pow with an exponent that carries a gradient
+        DATA.tensor("pos").pow(DATA.tensor("x").matmul(w)).sum().backward();
+        assertEquals(before, Plan.programBlocks());
+        assertTrue(w.grad() != null);
+    }
+
+    @Test
+    void valueOnlyUnderNoGradUsesTheProgramToo() {
+        long before = Plan.programBlocks();
+        double withProgram, without;
+        try (Autograd.Scope ignored = Autograd.noGrad()) {
+            withProgram = z(WB).softplus().sum().item();
+            JavaSparkContext sc = SharedSpark.jsc();
+            sc.setLocalProperty(DistTensor.FUSE_POINTWISE, "false");
+            try {
+                without = z(WB).softplus().sum().item();
+            } finally {
+                sc.setLocalProperty(DistTensor.FUSE_POINTWISE, null);
+            }
+        }
+        assertEquals(9, Plan.programBlocks() - before);
+        assertEquals(without, withProgram, 1e-12 * Math.abs(without));
+    }
+
+    @Test
+    void theProgramIsBitwiseRepeatableAcrossRuns() {
+        Function<List<Tensor>, Tensor> model = p -> z(p).softplus().sub(DATA.tensor("y").mul(z(p))).mean();
+        assertArrayEquals(lossAndGrads(true, WB, model), lossAndGrads(true, WB, model));
+    }
+}
