@@ -1,6 +1,7 @@
 package dev.sparkautograd;
 
 import dev.sparkautograd.tensor.Kernels;
+import dev.sparkautograd.tensor.Pointwise;
 import dev.sparkautograd.tensor.Kernels.Bin;
 import dev.sparkautograd.tensor.Shapes;
 
@@ -149,6 +150,8 @@ final class Ops {
         Tensor out = unary(a, Math::tanh);
         return record("TanhBackward0", out, in(a), in(out), (n, g) -> {
             Tensor y = n.saved(0);
+            // First order (no graph being built): one pass, the same arithmetic as the composition below.
+            if (!Autograd.isGradEnabled() && Arrays.equals(g.shape, y.shape)) return grads(new Tensor(Kernels.tanhBackward(g.data, y.data), y.shape));
             return grads(g.mul(y.mul(y).neg().add(1)));
         });
     }
@@ -157,26 +160,24 @@ final class Ops {
         Tensor out = unary(a, Ops::sigmoid);
         return record("SigmoidBackward0", out, in(a), in(out), (n, g) -> {
             Tensor y = n.saved(0);
+            if (!Autograd.isGradEnabled() && Arrays.equals(g.shape, y.shape)) return grads(new Tensor(Kernels.sigmoidBackward(g.data, y.data), y.shape));
             return grads(g.mul(y.neg().add(1)).mul(y));
         });
     }
 
     static double sigmoid(double x) {
-        // Two branches so that neither exp overflows.
-        if (x >= 0) return 1 / (1 + Math.exp(-x));
-        double e = Math.exp(x);
-        return e / (1 + e);
+        return Pointwise.sigmoid(x);
     }
 
     static Tensor relu(Tensor a) {
-        Tensor out = unary(a, x -> x > 0 ? x : (Double.isNaN(x) ? x : 0));
+        Tensor out = unary(a, Pointwise::relu);
         // threshold_backward: the gradient passes where the result is > 0, so it is 0 at 0.
         return record("ReluBackward0", out, in(a), in(out), (n, g) -> grads(g.mul(mask(n.saved(0), v -> v > 0))));
     }
 
     /** softplus with PyTorch's defaults (beta 1, threshold 20: linear above it). */
     static Tensor softplus(Tensor a) {
-        Tensor out = unary(a, x -> x > 20 ? x : Math.log1p(Math.exp(x)));
+        Tensor out = unary(a, Pointwise::softplus);
         return record("SoftplusBackward0", out, in(a), in(a), (n, g) -> grads(g.mul(softplusDerivative(n.saved(0)))));
     }
 

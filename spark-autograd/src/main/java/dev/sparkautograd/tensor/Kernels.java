@@ -49,6 +49,10 @@ public final class Kernels {
         } else if (a.length == 1 && b.length == n) {
             double x = a[0];
             for (int i = 0; i < n; i++) out[i] = op.apply(x, b[i]);
+        } else if (a.length == n && isTrailingRow(bs, outShape)) {
+            // A row vector (a bias) against every row: the same additions as the odometer, row by row.
+            int last = b.length;
+            for (int o = 0; o < n; o += last) rowOp(op, a, o, b, out, last);
         } else {
             general(op, a, Shapes.broadcastStrides(as, outShape), b, Shapes.broadcastStrides(bs, outShape), outShape, out);
         }
@@ -63,6 +67,24 @@ public final class Kernels {
             case MUL: for (int i = 0; i < n; i++) out[i] = a[i] * b[i]; return;
             case DIV: for (int i = 0; i < n; i++) out[i] = a[i] / b[i]; return;
             default: for (int i = 0; i < n; i++) out[i] = op.apply(a[i], b[i]);
+        }
+    }
+
+    /** Whether {@code bs} is the last dimension of {@code outShape} (leading 1s allowed) and the only one of size > 1. */
+    static boolean isTrailingRow(int[] bs, int[] outShape) {
+        int rank = outShape.length;
+        if (rank < 2 || bs.length == 0 || bs[bs.length - 1] != outShape[rank - 1] || outShape[rank - 1] < 2) return false;
+        for (int i = 0; i < bs.length - 1; i++) if (bs[i] != 1) return false;
+        return true;
+    }
+
+    private static void rowOp(Bin op, double[] a, int o, double[] b, double[] out, int len) {
+        switch (op) {
+            case ADD: for (int j = 0; j < len; j++) out[o + j] = a[o + j] + b[j]; return;
+            case SUB: for (int j = 0; j < len; j++) out[o + j] = a[o + j] - b[j]; return;
+            case MUL: for (int j = 0; j < len; j++) out[o + j] = a[o + j] * b[j]; return;
+            case DIV: for (int j = 0; j < len; j++) out[o + j] = a[o + j] / b[j]; return;
+            default: for (int j = 0; j < len; j++) out[o + j] = op.apply(a[o + j], b[j]);
         }
     }
 
@@ -149,6 +171,13 @@ public final class Kernels {
             out[0] = sum(a);
             return out;
         }
+        if (isTrailingRow(to, from)) {
+            // Column sums (a bias's gradient), rows added in order: the odometer's additions, without it.
+            for (int o = 0; o < a.length; o += n) {
+                for (int j = 0; j < n; j++) out[j] += a[o + j];
+            }
+            return out;
+        }
         int rank = from.length;
         int[] st = Shapes.broadcastStrides(to, from);
         int[] idx = new int[rank];
@@ -163,6 +192,20 @@ public final class Kernels {
                 idx[d] = 0;
             }
         }
+        return out;
+    }
+
+    /** {@code g * (1 - y*y)} in one pass, with the additions of {@code g.mul(y.mul(y).neg().add(1))}: tanh's backward. */
+    public static double[] tanhBackward(double[] g, double[] y) {
+        double[] out = new double[g.length];
+        for (int i = 0; i < out.length; i++) out[i] = g[i] * (-(y[i] * y[i]) + 1);
+        return out;
+    }
+
+    /** {@code g * (1 - y) * y} in one pass, as {@code g.mul(y.neg().add(1)).mul(y)}: sigmoid's backward. */
+    public static double[] sigmoidBackward(double[] g, double[] y) {
+        double[] out = new double[g.length];
+        for (int i = 0; i < out.length; i++) out[i] = g[i] * (-y[i] + 1) * y[i];
         return out;
     }
 

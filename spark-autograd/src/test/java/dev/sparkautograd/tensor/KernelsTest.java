@@ -3,6 +3,7 @@ package dev.sparkautograd.tensor;
 import dev.sparkautograd.Tensor;
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** The transposed product and the row-vector product agree with the plain ones, on the loop and the BLAS paths. */
@@ -32,6 +33,52 @@ class KernelsTest {
             double[] expected = new double[n];
             for (int j = 0; j < n; j++) for (int p = 0; p < k; p++) expected[j] += a[p] * b[p * n + j];
             close(expected, Kernels.mm(a, b, m, k, n));
+        }
+    }
+
+    @Test
+    void aRowVectorAgainstEveryRowIsElementwiseWithTheSameBits() {
+        int rows = 37, cols = 11;
+        double[] a = Tensor.randn(3, rows * cols).toArray(), b = Tensor.randn(4, cols).toArray();
+        int[] as = {rows, cols};
+        for (int[] bs : new int[][] {{cols}, {1, cols}}) {
+            for (Kernels.Bin op : new Kernels.Bin[] {Kernels.Bin.ADD, Kernels.Bin.SUB, Kernels.Bin.MUL, Kernels.Bin.DIV, Kernels.Bin.MAX}) {
+                double[] expected = new double[rows * cols];
+                for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) expected[i * cols + j] = op.apply(a[i * cols + j], b[j]);
+                assertArrayEquals(expected, Kernels.binary(op, a, as, b, bs, as), op + " " + java.util.Arrays.toString(bs));
+            }
+        }
+        // and through a 3-d operand: [2, rows, cols] against [cols]
+        double[] a3 = Tensor.randn(5, 2 * rows * cols).toArray();
+        double[] expected = new double[a3.length];
+        for (int i = 0; i < a3.length; i++) expected[i] = a3[i] + b[i % cols];
+        assertArrayEquals(expected, Kernels.binary(Kernels.Bin.ADD, a3, new int[] {2, rows, cols}, b, new int[] {cols}, new int[] {2, rows, cols}));
+    }
+
+    @Test
+    void columnSumsAddRowsInOrder() {
+        int rows = 53, cols = 9;
+        double[] a = Tensor.randn(6, rows * cols).toArray();
+        double[] expected = new double[cols];
+        for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) expected[j] += a[i * cols + j];
+        assertArrayEquals(expected, Kernels.sumToShape(a, new int[] {rows, cols}, new int[] {cols}));
+        assertArrayEquals(expected, Kernels.sumToShape(a, new int[] {rows, cols}, new int[] {1, cols}));
+        // not a trailing row: sums over the last dimension still take the general path
+        double[] rowSums = new double[rows];
+        for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) rowSums[i] += a[i * cols + j];
+        assertArrayEquals(rowSums, Kernels.sumToShape(a, new int[] {rows, cols}, new int[] {rows, 1}));
+    }
+
+    @Test
+    void firstOrderTanhAndSigmoidBackwardEqualTheirCompositionsBitwise() {
+        Tensor x = Tensor.randn(7, 40, 6).mul(2);
+        Tensor g = Tensor.randn(8, 40, 6);
+        for (java.util.function.UnaryOperator<Tensor> f : java.util.List.<java.util.function.UnaryOperator<Tensor>>of(Tensor::tanh, Tensor::sigmoid)) {
+            Tensor a = x.detach().requiresGrad_(true);
+            f.apply(a).backward(g);                                   // first order: the one-pass kernel
+            Tensor b = x.detach().requiresGrad_(true);
+            Tensor composed = dev.sparkautograd.Autograd.grad(java.util.List.of(f.apply(b)), java.util.List.of(b), java.util.List.of(g), false, true, false).get(0); // createGraph: the composition
+            assertArrayEquals(composed.toArray(), a.grad().toArray());
         }
     }
 }
