@@ -54,6 +54,11 @@ final class Ops {
         return new Tensor(Kernels.unary(a.data, f), a.shape);
     }
 
+    /** The forward of a unary {@link Pointwise} kind (vectorized for the transcendental ones, see {@link Kernels#map}). */
+    private static Tensor unary(Tensor a, Pointwise kind) {
+        return new Tensor(Kernels.map(kind, a.data), a.shape);
+    }
+
     /** A constant (no grad) tensor, e.g. a mask inside a backward formula. */
     private static Tensor constant(double[] data, int[] shape) {
         return new Tensor(data, shape);
@@ -116,7 +121,7 @@ final class Ops {
     // ---- elementwise functions -------------------------------------------------------------------
 
     static Tensor exp(Tensor a) {
-        Tensor out = unary(a, Math::exp);
+        Tensor out = unary(a, Pointwise.EXP);
         return record("ExpBackward0", out, in(a), in(out), (n, g) -> grads(g.mul(n.saved(0))));
     }
 
@@ -125,7 +130,7 @@ final class Ops {
     }
 
     static Tensor log1p(Tensor a) {
-        return record("Log1PBackward0", unary(a, Math::log1p), in(a), in(a), (n, g) -> grads(g.div(n.saved(0).add(1))));
+        return record("Log1PBackward0", unary(a, Pointwise.LOG1P), in(a), in(a), (n, g) -> grads(g.div(n.saved(0).add(1))));
     }
 
     static Tensor sqrt(Tensor a) {
@@ -147,7 +152,7 @@ final class Ops {
     }
 
     static Tensor tanh(Tensor a) {
-        Tensor out = unary(a, Math::tanh);
+        Tensor out = unary(a, Pointwise.TANH);
         return record("TanhBackward0", out, in(a), in(out), (n, g) -> {
             Tensor y = n.saved(0);
             // First order (no graph being built): one pass, the same arithmetic as the composition below.
@@ -157,7 +162,7 @@ final class Ops {
     }
 
     static Tensor sigmoid(Tensor a) {
-        Tensor out = unary(a, Ops::sigmoid);
+        Tensor out = unary(a, Pointwise.SIGMOID);
         return record("SigmoidBackward0", out, in(a), in(out), (n, g) -> {
             Tensor y = n.saved(0);
             if (!Autograd.isGradEnabled() && Arrays.equals(g.shape, y.shape)) return grads(new Tensor(Kernels.sigmoidBackward(g.data, y.data), y.shape));
@@ -177,7 +182,7 @@ final class Ops {
 
     /** softplus with PyTorch's defaults (beta 1, threshold 20: linear above it). */
     static Tensor softplus(Tensor a) {
-        Tensor out = unary(a, Pointwise::softplus);
+        Tensor out = unary(a, Pointwise.SOFTPLUS);
         return record("SoftplusBackward0", out, in(a), in(a), (n, g) -> grads(g.mul(softplusDerivative(n.saved(0)))));
     }
 
@@ -187,7 +192,9 @@ final class Ops {
      * derivative below the threshold, 0 above.
      */
     private static Tensor softplusDerivative(Tensor x) {
-        Tensor out = unary(x, v -> v > 20 ? 1 : sigmoid(v));
+        double[] d = Kernels.map(Pointwise.SIGMOID, x.data);
+        for (int i = 0; i < d.length; i++) if (x.data[i] > 20) d[i] = 1;
+        Tensor out = new Tensor(d, x.shape);
         return record("SoftplusBackwardBackward0", out, in(x), in(out, x), (n, g) -> {
             Tensor y = n.saved(0);
             return grads(g.mul(y.neg().add(1)).mul(y).mul(mask(n.saved(1), v -> !(v > 20))));

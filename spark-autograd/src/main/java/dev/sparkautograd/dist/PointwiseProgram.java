@@ -1,6 +1,7 @@
 package dev.sparkautograd.dist;
 
 import dev.sparkautograd.Tensor;
+import dev.sparkautograd.tensor.Kernels;
 import dev.sparkautograd.tensor.Pointwise;
 
 import java.util.ArrayList;
@@ -39,6 +40,7 @@ final class PointwiseProgram {
     // Scratch, reused from block to block.
     private double[][] value;
     private double[][] adjoint;
+    private double[] scratch;
     private int capacity = -1;
 
     private PointwiseProgram(Plan plan, boolean[] inRegion) {
@@ -124,6 +126,7 @@ final class PointwiseProgram {
     private void ensure(int rows) {
         if (rows <= capacity) return;
         capacity = rows;
+        scratch = new double[rows];
         value = new double[inRegionSlot.length][];
         adjoint = new double[inRegionSlot.length][];
         for (int s : outSlot) {
@@ -156,9 +159,7 @@ final class PointwiseProgram {
             double[] x = values(slots, a[j], rows), out = value[outSlot[j]];
             Pointwise op = kind[j];
             switch (second[j]) {
-                case NONE -> {
-                    for (int i = 0; i < rows; i++) out[i] = op.f(x[i], 0);
-                }
+                case NONE -> Kernels.map(op, x, out, rows, Kernels.VECTOR_MATH);
                 case DIST -> {
                     double[] y = values(slots, b[j], rows);
                     for (int i = 0; i < rows; i++) out[i] = op.f(x[i], y[i]);
@@ -190,7 +191,14 @@ final class PointwiseProgram {
             double[] ga = wants(slots, a[j]) ? adjoint[a[j]] : null;
             switch (second[j]) {
                 case NONE -> {
-                    if (ga != null) for (int i = 0; i < rows; i++) ga[i] += g[i] * op.da(x[i], 0, out[i]);
+                    if (ga == null) break;
+                    if (op == Pointwise.SOFTPLUS) {
+                        // softplus' = sigmoid below the threshold: the vector sigmoid, as the engine's backward
+                        Kernels.map(Pointwise.SIGMOID, x, scratch, rows, Kernels.VECTOR_MATH);
+                        for (int i = 0; i < rows; i++) ga[i] += g[i] * (x[i] > 20 ? 1 : scratch[i]);
+                    } else {
+                        for (int i = 0; i < rows; i++) ga[i] += g[i] * op.da(x[i], 0, out[i]);
+                    }
                 }
                 case DIST -> {
                     double[] y = values(slots, b[j], rows);

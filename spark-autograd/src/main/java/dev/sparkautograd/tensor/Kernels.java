@@ -132,6 +132,36 @@ public final class Kernels {
         }
     }
 
+    /**
+     * Whether {@link #map} runs exp, log1p, tanh, softplus and sigmoid with {@link VectorMath}: the JVM has
+     * {@code jdk.incubator.vector} and {@code -Dsparkautograd.vectorMath=false} is not set. Results then differ
+     * from {@code Math}'s in the last bits (within 2 ulp), so two JVMs agree bitwise only if both have it or neither.
+     */
+    public static final boolean VECTOR_MATH = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
+            && !"false".equals(System.getProperty("sparkautograd.vectorMath"));
+
+    /** {@code kind.f(a[i])} for every element (a unary {@link Pointwise}), vectorized where {@link #VECTOR_MATH} allows. */
+    public static double[] map(Pointwise kind, double[] a) {
+        double[] out = new double[a.length];
+        map(kind, a, out, a.length, VECTOR_MATH);
+        return out;
+    }
+
+    /** {@code out[i] = kind.f(a[i])} for {@code i < n}; with {@code vector}, the transcendental kinds run in {@link VectorMath}. */
+    public static void map(Pointwise kind, double[] a, double[] out, int n, boolean vector) {
+        if (vector) {
+            switch (kind) {
+                case EXP -> { VectorMath.exp(a, out, n); return; }
+                case LOG1P -> { VectorMath.log1p(a, out, n); return; }
+                case TANH -> { VectorMath.tanh(a, out, n); return; }
+                case SOFTPLUS -> { VectorMath.softplus(a, out, n); return; }
+                case SIGMOID -> { VectorMath.sigmoid(a, out, n); return; }
+                default -> { }
+            }
+        }
+        for (int i = 0; i < n; i++) out[i] = kind.f(a[i], 0);
+    }
+
     public static double[] unary(double[] a, DoubleUnaryOperator f) {
         double[] out = new double[a.length];
         for (int i = 0; i < a.length; i++) out[i] = f.applyAsDouble(a[i]);

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The transposed product and the row-vector product agree with the plain ones, on the loop and the BLAS paths. */
 class KernelsTest {
@@ -79,6 +80,32 @@ class KernelsTest {
             Tensor b = x.detach().requiresGrad_(true);
             Tensor composed = dev.sparkautograd.Autograd.grad(java.util.List.of(f.apply(b)), java.util.List.of(b), java.util.List.of(g), false, true, false).get(0); // createGraph: the composition
             assertArrayEquals(composed.toArray(), a.grad().toArray());
+        }
+    }
+
+    @Test
+    void vectorMathIsWithinTwoUlpOfMathIncludingEdges() {
+        assertTrue(Kernels.VECTOR_MATH, "the test JVM has jdk.incubator.vector (Spark's module options): the vector path is the one measured");
+        int n = 20_003; // not a multiple of the vector length: the tail runs too
+        double[] x = Tensor.randn(9, n).mul(12).toArray();
+        double[] edges = {0.0, -0.0, 1e-300, -1e-300, 5e-324, 19.999999, 20.0, 20.000001, -20.0, 700, -700, 710, -745, 1e308, -1e308,
+                Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, Double.NaN, 0.5, -0.5, 1e-8, -1e-8};
+        System.arraycopy(edges, 0, x, 0, edges.length);
+        double[] logArg = new double[n];
+        for (int i = 0; i < n; i++) logArg[i] = Math.abs(x[i]) * (i % 2 == 0 ? 1 : 1e-6) - (i % 97 == 0 ? 0.999 : 0);
+        for (Pointwise kind : new Pointwise[] {Pointwise.EXP, Pointwise.LOG1P, Pointwise.TANH, Pointwise.SOFTPLUS, Pointwise.SIGMOID}) {
+            double[] in = kind == Pointwise.LOG1P ? logArg : x;
+            double[] scalar = new double[n], vector = new double[n];
+            Kernels.map(kind, in, scalar, n, false);
+            Kernels.map(kind, in, vector, n, true);
+            for (int i = 0; i < n; i++) {
+                double s = scalar[i], v = vector[i];
+                if (Double.isNaN(s) || Double.isInfinite(s) || s == 0) {
+                    assertEquals(s, v, kind + " at " + in[i]);
+                } else {
+                    assertTrue(Math.abs(s - v) <= 2 * Math.ulp(s), kind + " at " + in[i] + ": " + v + " vs Math's " + s);
+                }
+            }
         }
     }
 }
