@@ -160,20 +160,53 @@ final class PointwiseProgram {
             Pointwise op = kind[j];
             switch (second[j]) {
                 case NONE -> Kernels.map(op, x, out, rows, Kernels.VECTOR_MATH);
-                case DIST -> {
-                    double[] y = values(slots, b[j], rows);
-                    for (int i = 0; i < rows; i++) out[i] = op.f(x[i], y[i]);
-                }
-                default -> {
-                    double c = second[j] == PointwiseOp.Operand.CONST ? constant[j] : scalarParam(params[b[j]]);
-                    for (int i = 0; i < rows; i++) out[i] = op.f(x[i], c);
-                }
+                case DIST -> binaryForward(op, x, values(slots, b[j], rows), 0, out, rows);
+                default -> binaryForward(op, x, null, second[j] == PointwiseOp.Operand.CONST ? constant[j] : scalarParam(params[b[j]]), out, rows);
             }
         }
         double[] root = value[output];
         double s = 0;
         for (int i = 0; i < rows; i++) s += root[i];
         return s;
+    }
+
+    /** {@code out = op(x, y)}, or {@code op(x, c)} when {@code y} is null: the arithmetic as plain loops, the rest through {@link Pointwise#f}. */
+    private static void binaryForward(Pointwise op, double[] x, double[] y, double c, double[] out, int rows) {
+        if (y == null) {
+            switch (op) {
+                case ADD -> { for (int i = 0; i < rows; i++) out[i] = x[i] + c; }
+                case SUB -> { for (int i = 0; i < rows; i++) out[i] = x[i] - c; }
+                case MUL -> { for (int i = 0; i < rows; i++) out[i] = x[i] * c; }
+                case DIV -> { for (int i = 0; i < rows; i++) out[i] = x[i] / c; }
+                default -> { for (int i = 0; i < rows; i++) out[i] = op.f(x[i], c); }
+            }
+        } else {
+            switch (op) {
+                case ADD -> { for (int i = 0; i < rows; i++) out[i] = x[i] + y[i]; }
+                case SUB -> { for (int i = 0; i < rows; i++) out[i] = x[i] - y[i]; }
+                case MUL -> { for (int i = 0; i < rows; i++) out[i] = x[i] * y[i]; }
+                case DIV -> { for (int i = 0; i < rows; i++) out[i] = x[i] / y[i]; }
+                default -> { for (int i = 0; i < rows; i++) out[i] = op.f(x[i], y[i]); }
+            }
+        }
+    }
+
+    /**
+     * {@code ga += g * da}: for add and sub ({@code da = 1}) that is {@code g} itself, for mul {@code g * b}
+     * (the same products as through {@link Pointwise#da}); {@code y} null means the scalar {@code c}.
+     */
+    private static void accumulateA(Pointwise op, double[] ga, double[] g, double[] x, double[] y, double c, double[] out, int rows) {
+        switch (op) {
+            case ADD, SUB -> { for (int i = 0; i < rows; i++) ga[i] += g[i]; }
+            case MUL -> {
+                if (y == null) for (int i = 0; i < rows; i++) ga[i] += g[i] * c;
+                else for (int i = 0; i < rows; i++) ga[i] += g[i] * y[i];
+            }
+            default -> {
+                if (y == null) for (int i = 0; i < rows; i++) ga[i] += g[i] * op.da(x[i], c, out[i]);
+                else for (int i = 0; i < rows; i++) ga[i] += g[i] * op.da(x[i], y[i], out[i]);
+            }
+        }
     }
 
     /**
@@ -202,17 +235,23 @@ final class PointwiseProgram {
                 }
                 case DIST -> {
                     double[] y = values(slots, b[j], rows);
-                    if (ga != null) for (int i = 0; i < rows; i++) ga[i] += g[i] * op.da(x[i], y[i], out[i]);
+                    if (ga != null) accumulateA(op, ga, g, x, y, 0, out, rows);
                     double[] gb = wants(slots, b[j]) ? adjoint[b[j]] : null;
-                    if (gb != null) for (int i = 0; i < rows; i++) gb[i] += g[i] * op.db(x[i], y[i], out[i]);
+                    if (gb != null) {
+                        switch (op) {
+                            case ADD -> { for (int i = 0; i < rows; i++) gb[i] += g[i]; }
+                            case SUB -> { for (int i = 0; i < rows; i++) gb[i] += -g[i]; }
+                            case MUL -> { for (int i = 0; i < rows; i++) gb[i] += g[i] * x[i]; }
+                            default -> { for (int i = 0; i < rows; i++) gb[i] += g[i] * op.db(x[i], y[i], out[i]); }
+                        }
+                    }
                 }
                 case CONST -> {
-                    double c = constant[j];
-                    if (ga != null) for (int i = 0; i < rows; i++) ga[i] += g[i] * op.da(x[i], c, out[i]);
+                    if (ga != null) accumulateA(op, ga, g, x, null, constant[j], out, rows);
                 }
                 case PARAM -> {
                     double c = scalarParam(params[b[j]]);
-                    if (ga != null) for (int i = 0; i < rows; i++) ga[i] += g[i] * op.da(x[i], c, out[i]);
+                    if (ga != null) accumulateA(op, ga, g, x, null, c, out, rows);
                     if (paramNeedsGrad[b[j]]) {
                         double s = 0;
                         for (int i = 0; i < rows; i++) s += g[i] * op.db(x[i], c, out[i]);
