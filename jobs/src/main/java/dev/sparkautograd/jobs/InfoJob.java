@@ -62,6 +62,8 @@ public final class InfoJob extends SparkJob {
             w.destroy();
         }
         double local = data.stream().mapToDouble(t -> t.mul(weight).sum().item()).sum();
+        // What the executors compute with: results agree bitwise between JVMs only when these agree.
+        List<String> executorMath = jsc.parallelize(List.of(0, 1), 2).map(i -> mathLine()).distinct().collect();
         boolean ok = distributed == local; // integers well below 2^53: exact in any order
 
         out.printf("spark-autograd: %s%n", BuildInfo.version());
@@ -73,9 +75,22 @@ public final class InfoJob extends SparkJob {
                 conf.get("spark.serializer", "org.apache.spark.serializer.JavaSerializer"),
                 conf.get("spark.kryo.registrationRequired", "false"),
                 conf.get("spark.kryo.registrator", "none"));
+        out.printf("Math (driver):  %s%n", mathLine());
+        for (String m : executorMath) out.printf("Math (tasks):   %s%n", m);
+        if (executorMath.size() != 1 || !executorMath.get(0).equals(mathLine())) {
+            out.printf("Note:           the driver and the tasks compute with different kernels: their results may differ in the last bits%n");
+        }
         out.printf("Check:          %d tensors of shape %s on %d partitions: sum %s, local %s: %s%n",
                 tensors, Arrays.toString(SHAPE), parts, distributed, local, ok ? "OK" : "MISMATCH");
         out.flush();
         return ok ? 0 : 1;
+    }
+
+    /** The element-wise and BLAS kernels of this JVM, and the BLAS thread settings it sees. */
+    static String mathLine() {
+        String threads = System.getenv("OPENBLAS_NUM_THREADS");
+        return String.format("vector math %s, BLAS %s, OPENBLAS_NUM_THREADS=%s",
+                dev.sparkautograd.tensor.Kernels.VECTOR_MATH ? "on (jdk.incubator.vector)" : "off (java.lang.Math)",
+                dev.ludovic.netlib.blas.BLAS.getInstance().getClass().getSimpleName(), threads == null ? "unset" : threads);
     }
 }

@@ -8,6 +8,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The info job on the shared local[2] session (Kryo, registration required). */
@@ -30,8 +31,12 @@ class InfoJobTest {
         assertTrue(out.contains("Master:         local[2] "), out);
         assertTrue(out.contains("KryoSerializer (registration required: true"), out);
         // tensor i is (arange(12) + i).reshape(4, 3) * [1, 2, 3]; its sum is 140 + 24 i: 8 * 140 + 24 * 28 = 1792
+        // the test JVM has Spark's --add-modules=jdk.incubator.vector; local tasks run in it
+        assertTrue(out.contains("Math (driver):  vector math on (jdk.incubator.vector), BLAS "), out);
+        assertTrue(out.contains("Math (tasks):   vector math on (jdk.incubator.vector), BLAS "), out);
+        assertFalse(out.contains("Note:"), out);
         assertTrue(out.contains("Check:          8 tensors of shape [4, 3] on 2 partitions: sum 1792.0, local 1792.0: OK"), out);
-        assertEquals(6, out.lines().count(), out);
+        assertEquals(8, out.lines().count(), out);
     }
 
     @Test

@@ -10,6 +10,7 @@ import java.util.stream.Stream;
 
 import static dev.sparkautograd.jobs.StandaloneCluster.FAST_START;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -33,6 +34,11 @@ class StandaloneSubmitIT {
             assertEquals(0, r.exit(), () -> r + cluster.logs());
             assertTrue(r.out().contains("Master:         " + cluster.master + " "), r::toString);
             assertTrue(r.out().lines().anyMatch(l -> l.startsWith("Check:") && l.endsWith(": OK")), r::toString);
+            // executors launched by a real worker: Spark's module options give them the Vector API, and the
+            // project's defaults keep a native BLAS to one thread
+            assertTrue(r.out().contains("Math (tasks):   vector math on (jdk.incubator.vector), BLAS "), r::toString);
+            assertTrue(r.out().contains("OPENBLAS_NUM_THREADS=1"), r::toString);
+            assertFalse(r.out().contains("Note:"), r::toString);
 
             // The executor ran on the worker, from the thin jar the driver served.
             try (Stream<Path> files = Files.walk(cluster.work)) {
