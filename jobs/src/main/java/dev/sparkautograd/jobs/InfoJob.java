@@ -62,7 +62,7 @@ public final class InfoJob extends SparkJob {
             w.destroy();
         }
         double local = data.stream().mapToDouble(t -> t.mul(weight).sum().item()).sum();
-        // What the executors compute with: results agree bitwise between JVMs only when these agree.
+        // What the executors compute with: matrix products agree bitwise between JVMs only when their BLAS do.
         List<String> executorMath = jsc.parallelize(List.of(0, 1), 2).map(i -> mathLine()).distinct().collect();
         boolean ok = distributed == local; // integers well below 2^53: exact in any order
 
@@ -78,7 +78,7 @@ public final class InfoJob extends SparkJob {
         out.printf("Math (driver):  %s%n", mathLine());
         for (String m : executorMath) out.printf("Math (tasks):   %s%n", m);
         if (executorMath.size() != 1 || !executorMath.get(0).equals(mathLine())) {
-            out.printf("Note:           the driver and the tasks compute with different kernels: their results may differ in the last bits%n");
+            out.printf("Note:           the driver and the tasks use different BLAS: matrix products may differ in the last bits%n");
         }
         out.printf("Check:          %d tensors of shape %s on %d partitions: sum %s, local %s: %s%n",
                 tensors, Arrays.toString(SHAPE), parts, distributed, local, ok ? "OK" : "MISMATCH");
@@ -86,11 +86,10 @@ public final class InfoJob extends SparkJob {
         return ok ? 0 : 1;
     }
 
-    /** The element-wise and BLAS kernels of this JVM, and the BLAS thread settings it sees. */
+    /** The BLAS of this JVM (netlib's pick: native, Vector API or plain Java) and the BLAS thread setting it sees. */
     static String mathLine() {
         String threads = System.getenv("OPENBLAS_NUM_THREADS");
-        return String.format("vector math %s, BLAS %s, OPENBLAS_NUM_THREADS=%s",
-                dev.sparkautograd.tensor.Kernels.VECTOR_MATH ? "on (jdk.incubator.vector)" : "off (java.lang.Math)",
+        return String.format("BLAS %s, OPENBLAS_NUM_THREADS=%s",
                 dev.ludovic.netlib.blas.BLAS.getInstance().getClass().getSimpleName(), threads == null ? "unset" : threads);
     }
 }

@@ -159,7 +159,7 @@ final class PointwiseProgram {
             double[] x = values(slots, a[j], rows), out = value[outSlot[j]];
             Pointwise op = kind[j];
             switch (second[j]) {
-                case NONE -> Kernels.map(op, x, out, rows, Kernels.VECTOR_MATH);
+                case NONE -> Kernels.map(op, x, out, rows);
                 case DIST -> binaryForward(op, x, values(slots, b[j], rows), 0, out, rows);
                 default -> binaryForward(op, x, null, second[j] == PointwiseOp.Operand.CONST ? constant[j] : scalarParam(params[b[j]]), out, rows);
             }
@@ -226,8 +226,8 @@ final class PointwiseProgram {
                 case NONE -> {
                     if (ga == null) break;
                     if (op == Pointwise.SOFTPLUS) {
-                        // softplus' = sigmoid below the threshold: the vector sigmoid, as the engine's backward
-                        Kernels.map(Pointwise.SIGMOID, x, scratch, rows, Kernels.VECTOR_MATH);
+                        // softplus' = sigmoid below the threshold, by the same kernel as the engine's backward
+                        Kernels.map(Pointwise.SIGMOID, x, scratch, rows);
                         for (int i = 0; i < rows; i++) ga[i] += g[i] * (x[i] > 20 ? 1 : scratch[i]);
                     } else {
                         for (int i = 0; i < rows; i++) ga[i] += g[i] * op.da(x[i], 0, out[i]);

@@ -4,9 +4,10 @@ package dev.sparkautograd.tensor;
  * The element-wise ops as scalar functions with their partial derivatives, for the fused row program
  * of a distributed reduction ({@code dist.PointwiseProgram}): there each op runs as one loop over a
  * block's rows, forward then reverse, instead of one engine node per block. The tensor ops in
- * {@code Ops} use the forwards declared here ({@link #sigmoid}, {@link #softplus}, {@link #relu} and
- * {@code Math}'s functions), so both paths compute the same values; {@code PointwiseProgramTest} checks
- * every derivative against the engine's backward of the same op.
+ * {@code Ops} use the forwards declared here (through {@link Kernels#map} for the transcendental ones,
+ * whose {@link LaneMath} algorithms give the same bits on vectors and scalars), so both paths compute the
+ * same values; {@code DistPointwiseProgramTest} checks every derivative against the engine's backward of
+ * the same op.
  *
  * <p>{@code da} and {@code db} are {@code d out / d a} and {@code d out / d b} at {@code (a, b)} with
  * {@code out = f(a, b)}; a unary op ignores {@code b}. PyTorch's conventions hold at the kinks: abs'(0) = 0,
@@ -44,7 +45,7 @@ public enum Pointwise {
         public double da(double a, double b, double out) { return -1; }
     },
     EXP(1) {
-        public double f(double a, double b) { return Math.exp(a); }
+        public double f(double a, double b) { return LaneMath.exp(a); }
         public double da(double a, double b, double out) { return out; }
     },
     LOG(1) {
@@ -72,7 +73,7 @@ public enum Pointwise {
         public double da(double a, double b, double out) { return -Math.sin(a); }
     },
     TANH(1) {
-        public double f(double a, double b) { return Math.tanh(a); }
+        public double f(double a, double b) { return LaneMath.tanh(a); }
         public double da(double a, double b, double out) { return 1 - out * out; }
     },
     SIGMOID(1) {
@@ -107,16 +108,14 @@ public enum Pointwise {
         throw new UnsupportedOperationException(this + " has one operand");
     }
 
+    /** {@code 1 / (1 + e^-x)}, computed so that no exp overflows ({@link LaneMath#sigmoid}). */
     public static double sigmoid(double x) {
-        // Two branches so that neither exp overflows.
-        if (x >= 0) return 1 / (1 + Math.exp(-x));
-        double e = Math.exp(x);
-        return e / (1 + e);
+        return LaneMath.sigmoid(x);
     }
 
-    /** PyTorch's softplus with beta 1 and threshold 20 (linear above it). */
+    /** PyTorch's softplus with beta 1 and threshold 20 (linear above it), {@link LaneMath#softplus}. */
     public static double softplus(double x) {
-        return x > 20 ? x : Math.log1p(Math.exp(x));
+        return LaneMath.softplus(x);
     }
 
     public static double relu(double x) {
