@@ -2,10 +2,8 @@ package dev.sparkautograd;
 
 import dev.sparkautograd.dist.Plan;
 import dev.sparkautograd.testing.SharedSpark;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,23 +28,8 @@ class DistFusedMatmulTest {
         return DistData.parallelize(SharedSpark.jsc(), partitions, cols, DistData.options().blockRows(40));
     }
 
-    /** [loss, every parameter's gradient] with fusion on or off. */
     private static double[] lossAndGrads(boolean fuse, List<Tensor> init, Function<List<Tensor>, Tensor> model) {
-        JavaSparkContext sc = SharedSpark.jsc();
-        List<Tensor> ps = new ArrayList<>();
-        for (Tensor t : init) ps.add(t.detach().requiresGrad_(true));
-        sc.setLocalProperty(DistTensor.FUSE_MATMUL, Boolean.toString(fuse));
-        Tensor loss;
-        try {
-            loss = model.apply(ps);
-        } finally {
-            sc.setLocalProperty(DistTensor.FUSE_MATMUL, null);
-        }
-        loss.backward();
-        List<Double> out = new ArrayList<>();
-        out.add(loss.item());
-        for (Tensor p : ps) for (double v : p.grad().toArray()) out.add(v);
-        return out.stream().mapToDouble(Double::doubleValue).toArray();
+        return FusionSwitch.lossAndGrads(DistTensor.FUSE_MATMUL, fuse, init, model);
     }
 
     private static long check(List<Tensor> init, Function<List<Tensor>, Tensor> model) {

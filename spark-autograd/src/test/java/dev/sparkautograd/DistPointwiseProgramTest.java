@@ -6,7 +6,6 @@ import dev.sparkautograd.testing.SharedSpark;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,27 +36,8 @@ class DistPointwiseProgramTest {
 
     private static final DistData DATA = data(3);
 
-    /** [loss, every parameter's gradient] with the program on or off. */
     private static double[] lossAndGrads(boolean program, List<Tensor> init, Function<List<Tensor>, Tensor> model) {
-        JavaSparkContext sc = SharedSpark.jsc();
-        List<Tensor> ps = new ArrayList<>();
-        for (Tensor t : init) ps.add(t.detach().requiresGrad_(true));
-        sc.setLocalProperty(DistTensor.FUSE_POINTWISE, Boolean.toString(program));
-        Tensor loss;
-        try {
-            loss = model.apply(ps);
-        } finally {
-            sc.setLocalProperty(DistTensor.FUSE_POINTWISE, null);
-        }
-        loss.backward();
-        List<Double> out = new ArrayList<>();
-        out.add(loss.item());
-        for (Tensor p : ps) {
-            // a parameter the model does not use has no gradient (NaN marks it, on both paths)
-            if (p.grad() == null) out.add(Double.NaN);
-            else for (double v : p.grad().toArray()) out.add(v);
-        }
-        return out.stream().mapToDouble(Double::doubleValue).toArray();
+        return FusionSwitch.lossAndGrads(DistTensor.FUSE_POINTWISE, program, init, model);
     }
 
     /** Checks program == engine (relative 1e-12) and returns the blocks that ran the program. */
