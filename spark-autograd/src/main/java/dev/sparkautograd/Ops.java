@@ -54,7 +54,7 @@ final class Ops {
         return new Tensor(Kernels.unary(a.data, f), a.shape);
     }
 
-    /** The forward of a unary {@link Pointwise} kind (vectorized for the transcendental ones, see {@link Kernels#map}). */
+    /** The forward of a unary {@link Pointwise} kind (see {@link Kernels#map}). */
     private static Tensor unary(Tensor a, Pointwise kind) {
         return new Tensor(Kernels.map(kind, a.data), a.shape);
     }
@@ -170,10 +170,6 @@ final class Ops {
         });
     }
 
-    static double sigmoid(double x) {
-        return Pointwise.sigmoid(x);
-    }
-
     static Tensor relu(Tensor a) {
         Tensor out = unary(a, Pointwise::relu);
         // threshold_backward: the gradient passes where the result is > 0, so it is 0 at 0.
@@ -192,9 +188,7 @@ final class Ops {
      * derivative below the threshold, 0 above.
      */
     private static Tensor softplusDerivative(Tensor x) {
-        double[] d = Kernels.map(Pointwise.SIGMOID, x.data);
-        for (int i = 0; i < d.length; i++) if (x.data[i] > 20) d[i] = 1;
-        Tensor out = new Tensor(d, x.shape);
+        Tensor out = unary(x, v -> Pointwise.SOFTPLUS.da(v, 0, 0));
         return record("SoftplusBackwardBackward0", out, in(x), in(out, x), (n, g) -> {
             Tensor y = n.saved(0);
             return grads(g.mul(y.neg().add(1)).mul(y).mul(mask(n.saved(1), v -> !(v > 20))));

@@ -99,7 +99,7 @@ class DistPointwiseProgramTest {
         covered.add(Pointwise.ADD);
         covered.add(Pointwise.MUL);
         for (Pointwise k : Pointwise.values()) {
-            if (k.arity == 1) assertTrue(covered.contains(k), "unary kind without a test: " + k);
+            if (k.arity() == 1) assertTrue(covered.contains(k), "unary kind without a test: " + k);
         }
     }
 

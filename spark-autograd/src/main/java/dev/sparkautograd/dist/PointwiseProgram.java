@@ -40,7 +40,6 @@ final class PointwiseProgram {
     // Scratch, reused from block to block.
     private double[][] value;
     private double[][] adjoint;
-    private double[] scratch;
     private int capacity = -1;
 
     private PointwiseProgram(Plan plan, boolean[] inRegion) {
@@ -126,7 +125,6 @@ final class PointwiseProgram {
     private void ensure(int rows) {
         if (rows <= capacity) return;
         capacity = rows;
-        scratch = new double[rows];
         value = new double[inRegionSlot.length][];
         adjoint = new double[inRegionSlot.length][];
         for (int s : outSlot) {
@@ -160,35 +158,14 @@ final class PointwiseProgram {
             Pointwise op = kind[j];
             switch (second[j]) {
                 case NONE -> Kernels.map(op, x, out, rows);
-                case DIST -> binaryForward(op, x, values(slots, b[j], rows), 0, out, rows);
-                default -> binaryForward(op, x, null, second[j] == PointwiseOp.Operand.CONST ? constant[j] : scalarParam(params[b[j]]), out, rows);
+                case DIST -> Kernels.binaryInto(op.bin, x, values(slots, b[j], rows), out, rows);
+                default -> Kernels.binaryInto(op.bin, x, second[j] == PointwiseOp.Operand.CONST ? constant[j] : scalarParam(params[b[j]]), out, rows);
             }
         }
         double[] root = value[output];
         double s = 0;
         for (int i = 0; i < rows; i++) s += root[i];
         return s;
-    }
-
-    /** {@code out = op(x, y)}, or {@code op(x, c)} when {@code y} is null: the arithmetic as plain loops, the rest through {@link Pointwise#f}. */
-    private static void binaryForward(Pointwise op, double[] x, double[] y, double c, double[] out, int rows) {
-        if (y == null) {
-            switch (op) {
-                case ADD -> { for (int i = 0; i < rows; i++) out[i] = x[i] + c; }
-                case SUB -> { for (int i = 0; i < rows; i++) out[i] = x[i] - c; }
-                case MUL -> { for (int i = 0; i < rows; i++) out[i] = x[i] * c; }
-                case DIV -> { for (int i = 0; i < rows; i++) out[i] = x[i] / c; }
-                default -> { for (int i = 0; i < rows; i++) out[i] = op.f(x[i], c); }
-            }
-        } else {
-            switch (op) {
-                case ADD -> { for (int i = 0; i < rows; i++) out[i] = x[i] + y[i]; }
-                case SUB -> { for (int i = 0; i < rows; i++) out[i] = x[i] - y[i]; }
-                case MUL -> { for (int i = 0; i < rows; i++) out[i] = x[i] * y[i]; }
-                case DIV -> { for (int i = 0; i < rows; i++) out[i] = x[i] / y[i]; }
-                default -> { for (int i = 0; i < rows; i++) out[i] = op.f(x[i], y[i]); }
-            }
-        }
     }
 
     /**
@@ -224,14 +201,7 @@ final class PointwiseProgram {
             double[] ga = wants(slots, a[j]) ? adjoint[a[j]] : null;
             switch (second[j]) {
                 case NONE -> {
-                    if (ga == null) break;
-                    if (op == Pointwise.SOFTPLUS) {
-                        // softplus' = sigmoid below the threshold, by the same kernel as the engine's backward
-                        Kernels.map(Pointwise.SIGMOID, x, scratch, rows);
-                        for (int i = 0; i < rows; i++) ga[i] += g[i] * (x[i] > 20 ? 1 : scratch[i]);
-                    } else {
-                        for (int i = 0; i < rows; i++) ga[i] += g[i] * op.da(x[i], 0, out[i]);
-                    }
+                    if (ga != null) for (int i = 0; i < rows; i++) ga[i] += g[i] * op.da(x[i], 0, out[i]);
                 }
                 case DIST -> {
                     double[] y = values(slots, b[j], rows);

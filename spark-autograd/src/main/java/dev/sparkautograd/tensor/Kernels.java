@@ -43,30 +43,35 @@ public final class Kernels {
         int n = Shapes.numel(outShape);
         double[] out = new double[n];
         if (a.length == n && b.length == n) {
-            sameShape(op, a, b, out);
+            elementwise(op, a, 0, b, 0, out, 0, n);
         } else if (b.length == 1 && a.length == n) {
-            scalarRight(op, a, b[0], out);
+            binaryInto(op, a, b[0], out, n);
         } else if (a.length == 1 && b.length == n) {
             double x = a[0];
             for (int i = 0; i < n; i++) out[i] = op.apply(x, b[i]);
         } else if (a.length == n && isTrailingRow(bs, outShape)) {
             // A row vector (a bias) against every row: the same additions as the odometer, row by row.
             int last = b.length;
-            for (int o = 0; o < n; o += last) rowOp(op, a, o, b, out, last);
+            for (int o = 0; o < n; o += last) elementwise(op, a, o, b, 0, out, o, last);
         } else {
             general(op, a, Shapes.broadcastStrides(as, outShape), b, Shapes.broadcastStrides(bs, outShape), outShape, out);
         }
         return out;
     }
 
-    private static void sameShape(Bin op, double[] a, double[] b, double[] out) {
-        int n = out.length;
+    /** {@code out[i] = a[i] op b[i]} for {@code i < n}. */
+    public static void binaryInto(Bin op, double[] a, double[] b, double[] out, int n) {
+        elementwise(op, a, 0, b, 0, out, 0, n);
+    }
+
+    /** {@code out[oo + i] = a[ao + i] op b[bo + i]} for {@code i < n}: the arithmetic as plain loops, the rest through {@link Bin#apply}. */
+    private static void elementwise(Bin op, double[] a, int ao, double[] b, int bo, double[] out, int oo, int n) {
         switch (op) {
-            case ADD: for (int i = 0; i < n; i++) out[i] = a[i] + b[i]; return;
-            case SUB: for (int i = 0; i < n; i++) out[i] = a[i] - b[i]; return;
-            case MUL: for (int i = 0; i < n; i++) out[i] = a[i] * b[i]; return;
-            case DIV: for (int i = 0; i < n; i++) out[i] = a[i] / b[i]; return;
-            default: for (int i = 0; i < n; i++) out[i] = op.apply(a[i], b[i]);
+            case ADD: for (int i = 0; i < n; i++) out[oo + i] = a[ao + i] + b[bo + i]; return;
+            case SUB: for (int i = 0; i < n; i++) out[oo + i] = a[ao + i] - b[bo + i]; return;
+            case MUL: for (int i = 0; i < n; i++) out[oo + i] = a[ao + i] * b[bo + i]; return;
+            case DIV: for (int i = 0; i < n; i++) out[oo + i] = a[ao + i] / b[bo + i]; return;
+            default: for (int i = 0; i < n; i++) out[oo + i] = op.apply(a[ao + i], b[bo + i]);
         }
     }
 
@@ -78,18 +83,8 @@ public final class Kernels {
         return true;
     }
 
-    private static void rowOp(Bin op, double[] a, int o, double[] b, double[] out, int len) {
-        switch (op) {
-            case ADD: for (int j = 0; j < len; j++) out[o + j] = a[o + j] + b[j]; return;
-            case SUB: for (int j = 0; j < len; j++) out[o + j] = a[o + j] - b[j]; return;
-            case MUL: for (int j = 0; j < len; j++) out[o + j] = a[o + j] * b[j]; return;
-            case DIV: for (int j = 0; j < len; j++) out[o + j] = a[o + j] / b[j]; return;
-            default: for (int j = 0; j < len; j++) out[o + j] = op.apply(a[o + j], b[j]);
-        }
-    }
-
-    private static void scalarRight(Bin op, double[] a, double y, double[] out) {
-        int n = out.length;
+    /** {@code out[i] = a[i] op y} for {@code i < n}. */
+    public static void binaryInto(Bin op, double[] a, double y, double[] out, int n) {
         switch (op) {
             case ADD: for (int i = 0; i < n; i++) out[i] = a[i] + y; return;
             case SUB: for (int i = 0; i < n; i++) out[i] = a[i] - y; return;
@@ -128,7 +123,7 @@ public final class Kernels {
         if (r != null) {
             System.arraycopy(r, 0, a, 0, a.length);
         } else {
-            sameShape(op, a, b, a);
+            elementwise(op, a, 0, b, 0, a, 0, a.length);
         }
     }
 
