@@ -66,7 +66,7 @@ class ComposeFileTest {
     @Test
     void submitRunsThisVersionsThinJarWithTheProjectConf() throws Exception {
         String text = Files.readString(COMPOSE);
-        assertTrue(text.contains("image: apache/spark:4.1.0"), "Spark 4.1.0 image");
+        assertTrue(text.contains("image: apache/spark:4.2.0"), "Spark 4.2.0 image");
         assertTrue(text.contains("- ./jobs/target:/opt/spark-autograd/jobs:ro"), "jobs/target mounted");
         assertTrue(text.contains("- ./conf:/opt/spark-autograd/conf:ro"), "conf/ mounted");
         // the secured profile, with the secret from a compose secret, for every daemon and the application

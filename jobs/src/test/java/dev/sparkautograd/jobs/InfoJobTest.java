@@ -26,7 +26,7 @@ class InfoJobTest {
     void printsVersionsMasterAndAPassingKryoCheck() throws Exception {
         String out = run();
         assertTrue(out.contains("spark-autograd: " + BuildInfo.version() + "\n"), out);
-        assertTrue(out.contains("Spark:          4.1.0 (Scala 2.13."), out);
+        assertTrue(out.contains("Spark:          4.2.0 (Scala 2.13."), out);
         assertTrue(out.contains("Java:           " + System.getProperty("java.version") + " "), out);
         assertTrue(out.contains("Master:         local[2] "), out);
         assertTrue(out.contains("KryoSerializer (registration required: true"), out);

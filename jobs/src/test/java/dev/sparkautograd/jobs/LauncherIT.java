@@ -80,7 +80,7 @@ class LauncherIT {
                 "--class", "dev.sparkautograd.jobs.Main", THIN, "info"), w.subList(submit + 1, w.size()));
         String cp = w.get(submit - 1);
         assertEquals("-cp", w.get(submit - 2));
-        assertTrue(cp.contains("/spark-core_2.13-4.1.0.jar"), cp);
+        assertTrue(cp.contains("/spark-core_2.13-4.2.0.jar"), cp);
         assertFalse(cp.contains("spark-autograd"), "SparkSubmit's classpath is Spark alone: " + cp);
         assertTrue(w.contains("--add-opens=java.base/sun.nio.ch=ALL-UNNAMED"), "Spark's JVM options");
         assertTrue(w.contains("-Dlog4j2.configurationFile=" + ROOT.resolve("conf/log4j2.properties")));
@@ -127,7 +127,7 @@ class LauncherIT {
         assertTrue(w.contains("-Dspark.driver.host=127.0.0.1"), w::toString);
         assertEquals(List.of("dev.sparkautograd.jobs.Main", "info"), w.subList(w.size() - 2, w.size()));
         String cp = w.get(w.size() - 3);
-        assertTrue(cp.contains("/spark-core_2.13-4.1.0.jar") && cp.contains("spark-autograd"), cp);
+        assertTrue(cp.contains("/spark-core_2.13-4.2.0.jar") && cp.contains("spark-autograd"), cp);
     }
 
     /** The acceptance: the tour through the launcher prints the seeds' deterministic outputs byte for byte. */
@@ -182,7 +182,7 @@ class LauncherIT {
         assertEquals(0, r.exit(), r::toString);
         List<String> lines = r.out().lines().toList();
         assertEquals("spark-autograd: " + BuildInfo.version(), lines.get(0), r::toString);
-        assertTrue(lines.get(1).startsWith("Spark:          4.1.0 (Scala 2.13."), r::toString);
+        assertTrue(lines.get(1).startsWith("Spark:          4.2.0 (Scala 2.13."), r::toString);
         assertTrue(lines.get(2).matches("Java: +\\d+.*"), r::toString);
         assertTrue(lines.get(3).startsWith("Master:         local[*] "), r::toString);
         assertTrue(lines.get(4).contains("KryoSerializer (registration required: true"), r::toString);

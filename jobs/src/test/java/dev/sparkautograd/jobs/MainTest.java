@@ -88,7 +88,7 @@ class MainTest {
     void versionIsTheProjectVersion() {
         Run r = main("--version");
         assertEquals(0, r.exit());
-        assertEquals("spark-autograd " + BuildInfo.version() + " (built for Spark 4.1.0)", r.out().strip());
+        assertEquals("spark-autograd " + BuildInfo.version() + " (built for Spark 4.2.0)", r.out().strip());
         assertTrue(BuildInfo.version().matches("\\d+\\.\\d+\\.\\d+.*"), BuildInfo.version());
     }
 }

@@ -51,8 +51,8 @@ class ThinJarIT {
         List<String> full = Arrays.asList(Files.readString(TARGET.resolve("classpath.txt")).strip().split(":"));
         List<String> spark = Arrays.asList(Files.readString(TARGET.resolve("spark-classpath.txt")).strip().split(":"));
         for (List<String> cp : List.of(full, spark)) {
-            assertTrue(cp.stream().anyMatch(p -> p.endsWith("/spark-core_2.13-4.1.0.jar")), "spark-core");
-            assertTrue(cp.stream().anyMatch(p -> p.endsWith("/spark-sql_2.13-4.1.0.jar")), "spark-sql");
+            assertTrue(cp.stream().anyMatch(p -> p.endsWith("/spark-core_2.13-4.2.0.jar")), "spark-core");
+            assertTrue(cp.stream().anyMatch(p -> p.endsWith("/spark-sql_2.13-4.2.0.jar")), "spark-sql");
             assertTrue(cp.stream().anyMatch(p -> p.contains("/blas-")), "netlib BLAS");
             assertTrue(cp.stream().allMatch(p -> Files.exists(Path.of(p))), "every entry exists");
         }
