@@ -262,6 +262,38 @@ public final class Autograd {
         }, withV);
     }
 
+    // ---- custom functions ---------------------------------------------------------------------------
+
+    /** The backward of a {@link #function custom function}: the gradients of its inputs given its output's. */
+    @FunctionalInterface
+    public interface Backward {
+        /** One gradient per input (null where {@code ctx.needsInputGrad(i)} is false or the gradient is zero). */
+        Tensor[] apply(BackwardContext ctx, Tensor grad);
+    }
+
+    /** What a custom backward may read: which inputs need a gradient now, and the tensors saved at forward time. */
+    public interface BackwardContext {
+        boolean needsInputGrad(int input);
+
+        /** Saved tensor {@code i}; an error when the graph was freed or the tensor modified in place since. */
+        Tensor saved(int i);
+    }
+
+    /**
+     * A custom differentiable function, as PyTorch's {@code torch.autograd.Function}: attaches a grad_fn named
+     * {@code name} to {@code output} (computed by the caller outside the graph) whose backward is {@code backward},
+     * when grad mode is on and some input requires grad; otherwise returns {@code output} as it is. The saved
+     * tensors obey the engine's rules (freed after backward unless retained, version-checked). The library's own
+     * distributed reductions are such functions.
+     */
+    public static Tensor function(String name, Tensor output, List<Tensor> inputs, List<Tensor> saved, Backward backward) {
+        if (output.gradFn != null || output.requiresGrad()) {
+            throw new IllegalArgumentException("function " + name + ": the output must be a fresh tensor outside the graph");
+        }
+        return Ops.record(name, output, inputs.toArray(new Tensor[0]), saved == null ? null : saved.toArray(new Tensor[0]),
+                (n, g) -> backward.apply(n, g));
+    }
+
     private static int[] concat(int[] a, int[] b) {
         int[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);

@@ -187,7 +187,7 @@ final class Engine {
         } else if (createGraph || leaf.grad.requiresGrad()) {
             leaf.grad = leaf.grad.add(grad);
         } else {
-            Kernels.binaryInPlace(Kernels.Bin.ADD, leaf.grad.data, leaf.grad.shape, grad.data, grad.shape);
+            Kernels.binaryInPlace(dev.sparkautograd.tensor.Elementwise.ADD, leaf.grad.data, leaf.grad.shape, grad.data, grad.shape);
             leaf.grad.version[0]++;
         }
     }

@@ -10,7 +10,7 @@ import java.util.function.UnaryOperator;
  * input's own grad_fn, the accumulator of a leaf that requires grad, or null), the tensors its
  * backward formula needs (freed after backward unless the graph is retained) and that formula.
  */
-final class Node {
+final class Node implements Autograd.BackwardContext {
 
     /** A backward formula: the gradients of the op's inputs given the gradient of its output. */
     @FunctionalInterface
@@ -72,7 +72,8 @@ final class Node {
     }
 
     /** A tensor saved at forward time; checks it was neither freed nor modified in place since. */
-    Tensor saved(int i) {
+    @Override
+    public Tensor saved(int i) {
         if (freed) throw new IllegalStateException(FREED_MESSAGE);
         Tensor t = saved[i];
         if (t.version[0] != savedVersions[i]) {
@@ -87,6 +88,11 @@ final class Node {
     /** Whether input {@code i} needs a gradient in the running backward. */
     boolean needs(int i) {
         return needs != null ? needs[i] : next[i] != null;
+    }
+
+    @Override
+    public boolean needsInputGrad(int input) {
+        return needs(input);
     }
 
     Tensor[] apply(Tensor grad) {

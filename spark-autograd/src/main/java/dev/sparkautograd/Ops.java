@@ -1,8 +1,9 @@
 package dev.sparkautograd;
 
+import dev.sparkautograd.tensor.Algebra;
+import dev.sparkautograd.tensor.Comparison;
+import dev.sparkautograd.tensor.Elementwise;
 import dev.sparkautograd.tensor.Kernels;
-import dev.sparkautograd.tensor.Pointwise;
-import dev.sparkautograd.tensor.Kernels.Bin;
 import dev.sparkautograd.tensor.Shapes;
 
 import java.util.ArrayList;
@@ -11,8 +12,9 @@ import java.util.List;
 import java.util.function.DoubleUnaryOperator;
 
 /**
- * Every differentiable op, declared once: its forward (a kernel call) and, beside it, its backward
- * formula written with differentiable Tensor ops, so that {@code createGraph} yields higher-order
+ * Every differentiable op, declared once: the element-wise ones in the op table {@link Elementwise}
+ * (run here by {@link #elementwise}), the others below, each with its forward (a kernel call) and, beside it,
+ * its backward formula written with differentiable Tensor ops, so that {@code createGraph} yields higher-order
  * gradients. Formulas follow PyTorch's derivatives.yaml, including its choices at non-differentiable
  * points. A formula reads saved tensors only through {@link Node#saved}, and only for the inputs that
  * need a gradient, which gives PyTorch's errors for freed graphs and in-place modification exactly
@@ -45,189 +47,75 @@ final class Ops {
         return g;
     }
 
-    private static Tensor binary(Bin op, Tensor a, Tensor b) {
-        int[] s = Shapes.broadcast(a.shape, b.shape);
-        return new Tensor(Kernels.binary(op, a.data, a.shape, b.data, b.shape, s), s);
-    }
-
-    private static Tensor unary(Tensor a, DoubleUnaryOperator f) {
-        return new Tensor(Kernels.unary(a.data, f), a.shape);
-    }
-
-    /** The forward of a unary {@link Pointwise} kind (see {@link Kernels#map}). */
-    private static Tensor unary(Tensor a, Pointwise kind) {
-        return new Tensor(Kernels.map(kind, a.data), a.shape);
-    }
-
     /** A constant (no grad) tensor, e.g. a mask inside a backward formula. */
     private static Tensor constant(double[] data, int[] shape) {
         return new Tensor(data, shape);
     }
 
-    // ---- arithmetic ------------------------------------------------------------------------------
+    // ---- the element-wise op table ----------------------------------------------------------------
 
-    static Tensor add(Tensor a, Tensor b) {
-        int[] as = a.shape, bs = b.shape;
-        return record("AddBackward0", binary(Bin.ADD, a, b), in(a, b), null, (n, g) -> grads(
-                n.needs(0) ? g.sumToShape(as) : null,
-                n.needs(1) ? g.sumToShape(bs) : null));
+    /** A unary entry of the table (attributes {@code b}, {@code c} for pow's exponent and clamp's bounds, else 0). */
+    static Tensor elementwise(Elementwise op, Tensor a, double b, double c) {
+        double[] out = new double[a.data.length];
+        op.map(a.data, b, c, out, out.length);
+        return recordElementwise(op, new Tensor(out, a.shape), a, null, b, c);
     }
 
-    static Tensor sub(Tensor a, Tensor b) {
-        int[] as = a.shape, bs = b.shape;
-        return record("SubBackward0", binary(Bin.SUB, a, b), in(a, b), null, (n, g) -> grads(
-                n.needs(0) ? g.sumToShape(as) : null,
-                n.needs(1) ? g.neg().sumToShape(bs) : null));
-    }
-
-    static Tensor mul(Tensor a, Tensor b) {
-        int[] as = a.shape, bs = b.shape;
-        return record("MulBackward0", binary(Bin.MUL, a, b), in(a, b), in(a, b), (n, g) -> grads(
-                n.needs(0) ? g.mul(n.saved(1)).sumToShape(as) : null,
-                n.needs(1) ? g.mul(n.saved(0)).sumToShape(bs) : null));
-    }
-
-    static Tensor div(Tensor a, Tensor b) {
-        int[] as = a.shape, bs = b.shape;
-        return record("DivBackward0", binary(Bin.DIV, a, b), in(a, b), in(a, b), (n, g) -> grads(
-                n.needs(0) ? g.div(n.saved(1)).sumToShape(as) : null,
-                n.needs(1) ? g.neg().mul(n.saved(0).div(n.saved(1)).div(n.saved(1))).sumToShape(bs) : null));
-    }
-
-    static Tensor neg(Tensor a) {
-        return record("NegBackward0", unary(a, x -> -x), in(a), null, (n, g) -> grads(g.neg()));
-    }
-
-    static Tensor pow(Tensor a, double p) {
-        int[] as = a.shape;
-        return record("PowBackward0", unary(a, x -> Math.pow(x, p)), in(a), in(a), (n, g) -> grads(
-                p == 0 ? Tensor.zeros(as) : g.mul(n.saved(0).pow(p - 1).mul(p))));
-    }
-
-    static Tensor pow(Tensor a, Tensor e) {
-        int[] as = a.shape, es = e.shape;
-        Tensor out = binary(Bin.POW, a, e);
-        return record("PowBackward1", out, in(a, e), in(a, e, out), (n, g) -> {
-            Tensor x = n.needs(0) || n.needs(1) ? n.saved(0) : null;
-            Tensor y = n.needs(0) || n.needs(1) ? n.saved(1) : null;
-            return grads(
-                    // d/da: e * a^(e-1), defined as 0 where e == 0 (PyTorch's pow_backward_self).
-                    n.needs(0) ? where(y.eq(0), Tensor.scalar(0), g.mul(y.mul(x.pow(y.sub(1))))).sumToShape(as) : null,
-                    // d/de: a^e * log(a), defined as 0 where a == 0 and e >= 0 (pow_backward_exponent).
-                    n.needs(1) ? where(and(x.eq(0), y.ge(0)), Tensor.scalar(0), g.mul(n.saved(2).mul(x.log()))).sumToShape(es) : null);
-        });
-    }
-
-    // ---- elementwise functions -------------------------------------------------------------------
-
-    static Tensor exp(Tensor a) {
-        Tensor out = unary(a, Pointwise.EXP);
-        return record("ExpBackward0", out, in(a), in(out), (n, g) -> grads(g.mul(n.saved(0))));
-    }
-
-    static Tensor log(Tensor a) {
-        return record("LogBackward0", unary(a, Math::log), in(a), in(a), (n, g) -> grads(g.div(n.saved(0))));
-    }
-
-    static Tensor log1p(Tensor a) {
-        return record("Log1PBackward0", unary(a, Pointwise.LOG1P), in(a), in(a), (n, g) -> grads(g.div(n.saved(0).add(1))));
-    }
-
-    static Tensor sqrt(Tensor a) {
-        Tensor out = unary(a, Math::sqrt);
-        return record("SqrtBackward0", out, in(a), in(out), (n, g) -> grads(g.div(n.saved(0).mul(2))));
-    }
-
-    static Tensor abs(Tensor a) {
-        // sgn(0) = 0: the gradient of abs at 0 is 0, as in PyTorch.
-        return record("AbsBackward0", unary(a, Math::abs), in(a), in(a), (n, g) -> grads(g.mul(sgn(n.saved(0)))));
-    }
-
-    static Tensor sin(Tensor a) {
-        return record("SinBackward0", unary(a, Math::sin), in(a), in(a), (n, g) -> grads(g.mul(n.saved(0).cos())));
-    }
-
-    static Tensor cos(Tensor a) {
-        return record("CosBackward0", unary(a, Math::cos), in(a), in(a), (n, g) -> grads(g.mul(n.saved(0).sin().neg())));
-    }
-
-    static Tensor tanh(Tensor a) {
-        Tensor out = unary(a, Pointwise.TANH);
-        return record("TanhBackward0", out, in(a), in(out), (n, g) -> {
-            Tensor y = n.saved(0);
-            // First order (no graph being built): one pass, the same arithmetic as the composition below.
-            if (!Autograd.isGradEnabled() && Arrays.equals(g.shape, y.shape)) return grads(new Tensor(Kernels.tanhBackward(g.data, y.data), y.shape));
-            return grads(g.mul(y.mul(y).neg().add(1)));
-        });
-    }
-
-    static Tensor sigmoid(Tensor a) {
-        Tensor out = unary(a, Pointwise.SIGMOID);
-        return record("SigmoidBackward0", out, in(a), in(out), (n, g) -> {
-            Tensor y = n.saved(0);
-            if (!Autograd.isGradEnabled() && Arrays.equals(g.shape, y.shape)) return grads(new Tensor(Kernels.sigmoidBackward(g.data, y.data), y.shape));
-            return grads(g.mul(y.neg().add(1)).mul(y));
-        });
-    }
-
-    static Tensor relu(Tensor a) {
-        Tensor out = unary(a, Pointwise::relu);
-        // threshold_backward: the gradient passes where the result is > 0, so it is 0 at 0.
-        return record("ReluBackward0", out, in(a), in(out), (n, g) -> grads(g.mul(mask(n.saved(0), v -> v > 0))));
-    }
-
-    /** softplus with PyTorch's defaults (beta 1, threshold 20: linear above it). */
-    static Tensor softplus(Tensor a) {
-        Tensor out = unary(a, Pointwise.SOFTPLUS);
-        return record("SoftplusBackward0", out, in(a), in(a), (n, g) -> grads(g.mul(softplusDerivative(n.saved(0)))));
+    /** A binary entry of the table, NumPy broadcasting. */
+    static Tensor elementwise(Elementwise op, Tensor a, Tensor b) {
+        int[] s = Shapes.broadcast(a.shape, b.shape);
+        return recordElementwise(op, new Tensor(Kernels.binary(op, a.data, a.shape, b.data, b.shape, s), s), a, b, 0, 0);
     }
 
     /**
-     * softplus'(x) in one pass, {@code where(x > 20, 1, sigmoid(x))}: 1 above the threshold, sigmoid
-     * below (each element computed once, no mask or sigmoid temporaries). Differentiable: sigmoid's
-     * derivative below the threshold, 0 above.
+     * The node of one table op: it saves what the entry declares, and its backward is the entry's: for a unary
+     * entry outside createGraph the scalar {@link Elementwise#gradAInto} in one pass, else the differentiable
+     * {@link Elementwise#backwardA}/{@link Elementwise#backwardB} (the same numbers), broadcasting undone by
+     * {@link #sumToShape}.
      */
-    private static Tensor softplusDerivative(Tensor x) {
-        Tensor out = unary(x, v -> Pointwise.SOFTPLUS.da(v, 0, 0));
-        return record("SoftplusBackwardBackward0", out, in(x), in(out, x), (n, g) -> {
-            Tensor y = n.saved(0);
-            return grads(g.mul(y.neg().add(1)).mul(y).mul(mask(n.saved(1), v -> !(v > 20))));
-        });
-    }
-
-    static Tensor clamp(Tensor a, double min, double max) {
-        Tensor out = unary(a, x -> Double.isNaN(x) ? x : Math.min(Math.max(x, min), max));
-        // Gradient 1 on the closed interval [min, max], bounds included.
-        return record("ClampBackward1", out, in(a), in(a), (n, g) -> grads(g.mul(mask(n.saved(0), v -> v >= min && v <= max))));
-    }
-
-    static Tensor maximum(Tensor a, Tensor b) {
-        return extremum("MaximumBackward0", Bin.MAX, a, b, 1);
-    }
-
-    static Tensor minimum(Tensor a, Tensor b) {
-        return extremum("MinimumBackward0", Bin.MIN, a, b, -1);
-    }
-
-    /** maximum (sign 1) or minimum (sign -1): the winner takes the gradient, ties give half to each side. */
-    private static Tensor extremum(String name, Bin op, Tensor a, Tensor b, int sign) {
-        int[] as = a.shape, bs = b.shape;
-        return record(name, binary(op, a, b), in(a, b), in(a, b), (n, g) -> {
-            Tensor x = n.saved(0), y = n.saved(1);
-            int[] s = Shapes.broadcast(as, bs);
-            double[] xa = Kernels.expand(x.data, as, s), ya = Kernels.expand(y.data, bs, s);
-            double[] wa = new double[xa.length], wb = new double[xa.length];
-            for (int i = 0; i < xa.length; i++) {
-                double d = (xa[i] - ya[i]) * sign;
-                // NaN compares false both ways, so both sides get the gradient, as in PyTorch.
-                wa[i] = d < 0 ? 0 : (d == 0 ? 0.5 : 1);
-                wb[i] = d > 0 ? 0 : (d == 0 ? 0.5 : 1);
+    private static Tensor recordElementwise(Elementwise op, Tensor out, Tensor a, Tensor b, double p, double q) {
+        int[] as = a.shape, bs = b == null ? null : b.shape;
+        List<Tensor> saved = new ArrayList<>(3);
+        int ia = -1, ib = -1, iy = -1;
+        if (op.saves(Elementwise.Saves.A)) { ia = saved.size(); saved.add(a); }
+        if (b != null && op.saves(Elementwise.Saves.B)) { ib = saved.size(); saved.add(b); }
+        if (op.saves(Elementwise.Saves.OUT)) { iy = saved.size(); saved.add(out); }
+        final int sa = ia, sb = ib, sy = iy;
+        return record(op.nodeName, out, b == null ? in(a) : in(a, b), saved.toArray(new Tensor[0]), (n, g) -> {
+            Elementwise.Args<Tensor> x = new Elementwise.Args<>() {
+                public Tensor a() { return n.saved(sa); }
+                public Tensor b() { return n.saved(sb); }
+                public Tensor out() { return n.saved(sy); }
+                public double attr(int i) { return i == 0 ? p : q; }
+            };
+            if (bs == null) {
+                if (!Autograd.isGradEnabled() && Arrays.equals(g.shape, as)) {
+                    double[] r = new double[g.data.length];
+                    op.gradAInto(g.data, sa >= 0 ? x.a().data : null, p, q, sy >= 0 ? x.out().data : null, r, r.length);
+                    return grads(new Tensor(r, as));
+                }
+                return grads(op.backwardA(ALGEBRA, g, x));
             }
             return grads(
-                    n.needs(0) ? g.mul(constant(wa, s)).sumToShape(as) : null,
-                    n.needs(1) ? g.mul(constant(wb, s)).sumToShape(bs) : null);
+                    n.needs(0) ? op.backwardA(ALGEBRA, g, x).sumToShape(as) : null,
+                    n.needs(1) ? op.backwardB(ALGEBRA, g, x).sumToShape(bs) : null);
         });
     }
+
+    /** The table's backward formulas on tensors: every call a recorded op, so they can be differentiated again. */
+    static final Algebra<Tensor> ALGEBRA = new Algebra<>() {
+        public Tensor apply(Elementwise op, Tensor a) { return elementwise(op, a, 0, 0); }
+        public Tensor apply(Elementwise op, Tensor a, Tensor b) { return elementwise(op, a, b); }
+        public Tensor apply(Elementwise op, Tensor a, double b, double c) { return elementwise(op, a, b, c); }
+        public Tensor scalar(double v) { return Tensor.scalar(v); }
+        public Tensor zerosLike(Tensor a) { return Tensor.zeros(a.shape); }
+        public Tensor constant(Tensor a, java.util.function.DoubleUnaryOperator f) { return Ops.constant(Kernels.unary(a.data, f), a.shape); }
+        public Tensor where(Tensor cond, Tensor a, Tensor b) { return Ops.where(cond, a, b); }
+        public Tensor eq(Tensor a, Tensor b) { return compare(a, Comparison.EQ, b); }
+        public Tensor lt(Tensor a, Tensor b) { return compare(a, Comparison.LT, b); }
+        public Tensor ge(Tensor a, Tensor b) { return compare(a, Comparison.GE, b); }
+        public Tensor and(Tensor a, Tensor b) { return compare(a, Comparison.AND, b); }
+    };
 
     // ---- products --------------------------------------------------------------------------------
 
@@ -372,7 +260,8 @@ final class Ops {
                 double v = x.data[i];
                 if (v == r || (Double.isNaN(r) && Double.isNaN(v))) { m[i] = 1; count++; }
             }
-            return grads(g.div(count).mul(constant(m, x.shape)));
+            // Selected, not multiplied: an infinite upstream gradient leaves the other elements at 0 (masked_fill).
+            return grads(where(Tensor.bool(m, x.shape), g.div(count), Tensor.scalar(0)));
         });
     }
 
@@ -580,24 +469,11 @@ final class Ops {
 
     // ---- comparisons and masks (constants: never recorded) ------------------------------------------
 
-    static Tensor compare(Tensor a, Bin op, Tensor b) {
+    static Tensor compare(Tensor a, Comparison op, Tensor b) {
         int[] s = Shapes.broadcast(a.shape, b.shape);
         return Tensor.bool(Kernels.binary(op, a.data, a.shape, b.data, b.shape, s), s);
     }
 
-    static Tensor and(Tensor a, Tensor b) {
-        return compare(a, Bin.AND, b);
-    }
-
-    private static Tensor mask(Tensor a, java.util.function.DoublePredicate p) {
-        double[] m = new double[a.numel()];
-        for (int i = 0; i < m.length; i++) m[i] = p.test(a.data[i]) ? 1 : 0;
-        return constant(m, a.shape);
-    }
-
-    private static Tensor sgn(Tensor a) {
-        return constant(Kernels.unary(a.data, Math::signum), a.shape);
-    }
 
     // ---- in place --------------------------------------------------------------------------------
 
@@ -617,7 +493,7 @@ final class Ops {
      * history (PyTorch's rebase_history); the version bump makes nodes that saved the old self refuse
      * to run, as PyTorch does.
      */
-    static Tensor inPlace(Tensor self, Bin op, Tensor other) {
+    static Tensor inPlace(Tensor self, Elementwise op, Tensor other) {
         checkInPlace(self);
         int[] s = Shapes.broadcast(self.shape, other.shape);
         if (!Arrays.equals(s, self.shape)) {
@@ -625,15 +501,7 @@ final class Ops {
                     + " doesn't match the broadcast shape " + Shapes.str(s) + " (operand shape " + Shapes.str(other.shape) + ")");
         }
         if (Autograd.isGradEnabled() && (self.requiresGrad() || other.requiresGrad())) {
-            Tensor r;
-            switch (op) {
-                case ADD: r = add(self, other); break;
-                case SUB: r = sub(self, other); break;
-                case MUL: r = mul(self, other); break;
-                case DIV: r = div(self, other); break;
-                default: throw new AssertionError(op);
-            }
-            rebase(self, r);
+            rebase(self, elementwise(op, self, other));
         } else {
             Kernels.binaryInPlace(op, self.data, self.shape, other.data, other.shape);
             self.version[0]++;

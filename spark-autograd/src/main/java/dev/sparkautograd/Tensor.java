@@ -1,7 +1,8 @@
 package dev.sparkautograd;
 
 import dev.sparkautograd.tensor.Kernels;
-import dev.sparkautograd.tensor.Kernels.Bin;
+import dev.sparkautograd.tensor.Comparison;
+import dev.sparkautograd.tensor.Elementwise;
 import dev.sparkautograd.tensor.Shapes;
 import dev.sparkautograd.tensor.TensorFormatter;
 
@@ -150,6 +151,14 @@ public final class Tensor {
     /** Size of one dimension (negative counts from the end). */
     public int size(int dim) {
         return shape[Shapes.dim(dim, shape.length)];
+    }
+
+    /**
+     * The version counter (PyTorch's {@code _version}): bumped by every in-place op on this tensor or one
+     * sharing its storage. Whoever keeps a tensor to read later checks it did not change meanwhile.
+     */
+    public int version() {
+        return version[0];
     }
 
     public boolean isBool() {
@@ -315,33 +324,52 @@ public final class Tensor {
 
     // ---- differentiable ops (declared in Ops) ----------------------------------------------------
 
-    public Tensor add(Tensor o) { return Ops.add(this, o); }
-    public Tensor add(double v) { return Ops.add(this, scalar(v)); }
-    public Tensor sub(Tensor o) { return Ops.sub(this, o); }
-    public Tensor sub(double v) { return Ops.sub(this, scalar(v)); }
-    public Tensor mul(Tensor o) { return Ops.mul(this, o); }
-    public Tensor mul(double v) { return Ops.mul(this, scalar(v)); }
-    public Tensor div(Tensor o) { return Ops.div(this, o); }
-    public Tensor div(double v) { return Ops.div(this, scalar(v)); }
-    public Tensor neg() { return Ops.neg(this); }
-    public Tensor pow(double exponent) { return Ops.pow(this, exponent); }
-    public Tensor pow(Tensor exponent) { return Ops.pow(this, exponent); }
-    public Tensor exp() { return Ops.exp(this); }
-    public Tensor log() { return Ops.log(this); }
-    public Tensor log1p() { return Ops.log1p(this); }
-    public Tensor sqrt() { return Ops.sqrt(this); }
-    public Tensor abs() { return Ops.abs(this); }
-    public Tensor sin() { return Ops.sin(this); }
-    public Tensor cos() { return Ops.cos(this); }
-    public Tensor tanh() { return Ops.tanh(this); }
-    public Tensor sigmoid() { return Ops.sigmoid(this); }
-    public Tensor relu() { return Ops.relu(this); }
-    public Tensor softplus() { return Ops.softplus(this); }
-    public Tensor square() { return Ops.pow(this, 2); }
+    /**
+     * One unary entry of the element-wise op table with its numeric attributes (0 where it has none): what
+     * every element-wise method here calls, and how the distributed layer replays a table op on a block.
+     */
+    public Tensor apply(Elementwise op, double b, double c) {
+        if (op.arity() != 1) throw new IllegalArgumentException(op.method + " takes a second tensor operand");
+        return Ops.elementwise(op, this, b, c);
+    }
+
+    /** One binary entry of the element-wise op table, broadcasting as NumPy. */
+    public Tensor apply(Elementwise op, Tensor other) {
+        if (op.arity() != 2) throw new IllegalArgumentException(op.method + " takes one tensor operand");
+        return Ops.elementwise(op, this, other);
+    }
+
+    private Tensor unary(Elementwise op) { return Ops.elementwise(op, this, 0, 0); }
+
+    public Tensor add(Tensor o) { return Ops.elementwise(Elementwise.ADD, this, o); }
+    public Tensor add(double v) { return Ops.elementwise(Elementwise.ADD, this, scalar(v)); }
+    public Tensor sub(Tensor o) { return Ops.elementwise(Elementwise.SUB, this, o); }
+    public Tensor sub(double v) { return Ops.elementwise(Elementwise.SUB, this, scalar(v)); }
+    public Tensor mul(Tensor o) { return Ops.elementwise(Elementwise.MUL, this, o); }
+    public Tensor mul(double v) { return Ops.elementwise(Elementwise.MUL, this, scalar(v)); }
+    public Tensor div(Tensor o) { return Ops.elementwise(Elementwise.DIV, this, o); }
+    public Tensor div(double v) { return Ops.elementwise(Elementwise.DIV, this, scalar(v)); }
+    public Tensor neg() { return unary(Elementwise.NEG); }
+    public Tensor pow(double exponent) { return Ops.elementwise(Elementwise.POW_SCALAR, this, exponent, 0); }
+    public Tensor pow(Tensor exponent) { return Ops.elementwise(Elementwise.POW, this, exponent); }
+    public Tensor exp() { return unary(Elementwise.EXP); }
+    public Tensor expm1() { return unary(Elementwise.EXPM1); }
+    public Tensor log() { return unary(Elementwise.LOG); }
+    public Tensor log2() { return unary(Elementwise.LOG2); }
+    public Tensor log1p() { return unary(Elementwise.LOG1P); }
+    public Tensor sqrt() { return unary(Elementwise.SQRT); }
+    public Tensor abs() { return unary(Elementwise.ABS); }
+    public Tensor sin() { return unary(Elementwise.SIN); }
+    public Tensor cos() { return unary(Elementwise.COS); }
+    public Tensor tanh() { return unary(Elementwise.TANH); }
+    public Tensor sigmoid() { return unary(Elementwise.SIGMOID); }
+    public Tensor relu() { return unary(Elementwise.RELU); }
+    public Tensor softplus() { return unary(Elementwise.SOFTPLUS); }
+    public Tensor square() { return unary(Elementwise.SQUARE); }
     /** Clamps into [min, max]; pass Double.NEGATIVE_INFINITY / POSITIVE_INFINITY for a one-sided clamp. */
-    public Tensor clamp(double min, double max) { return Ops.clamp(this, min, max); }
-    public Tensor maximum(Tensor o) { return Ops.maximum(this, o); }
-    public Tensor minimum(Tensor o) { return Ops.minimum(this, o); }
+    public Tensor clamp(double min, double max) { return Ops.elementwise(Elementwise.CLAMP, this, min, max); }
+    public Tensor maximum(Tensor o) { return Ops.elementwise(Elementwise.MAXIMUM, this, o); }
+    public Tensor minimum(Tensor o) { return Ops.elementwise(Elementwise.MINIMUM, this, o); }
     public Tensor dot(Tensor o) { return Ops.dot(this, o); }
     public Tensor matmul(Tensor o) { return Ops.matmul(this, o); }
     public Tensor sum() { return Ops.sum(this); }
@@ -373,32 +401,32 @@ public final class Tensor {
 
     // ---- in place --------------------------------------------------------------------------------
 
-    public Tensor add_(Tensor o) { return Ops.inPlace(this, Bin.ADD, o); }
-    public Tensor add_(double v) { return Ops.inPlace(this, Bin.ADD, scalar(v)); }
-    public Tensor sub_(Tensor o) { return Ops.inPlace(this, Bin.SUB, o); }
-    public Tensor sub_(double v) { return Ops.inPlace(this, Bin.SUB, scalar(v)); }
-    public Tensor mul_(Tensor o) { return Ops.inPlace(this, Bin.MUL, o); }
-    public Tensor mul_(double v) { return Ops.inPlace(this, Bin.MUL, scalar(v)); }
-    public Tensor div_(Tensor o) { return Ops.inPlace(this, Bin.DIV, o); }
-    public Tensor div_(double v) { return Ops.inPlace(this, Bin.DIV, scalar(v)); }
+    public Tensor add_(Tensor o) { return Ops.inPlace(this, Elementwise.ADD, o); }
+    public Tensor add_(double v) { return Ops.inPlace(this, Elementwise.ADD, scalar(v)); }
+    public Tensor sub_(Tensor o) { return Ops.inPlace(this, Elementwise.SUB, o); }
+    public Tensor sub_(double v) { return Ops.inPlace(this, Elementwise.SUB, scalar(v)); }
+    public Tensor mul_(Tensor o) { return Ops.inPlace(this, Elementwise.MUL, o); }
+    public Tensor mul_(double v) { return Ops.inPlace(this, Elementwise.MUL, scalar(v)); }
+    public Tensor div_(Tensor o) { return Ops.inPlace(this, Elementwise.DIV, o); }
+    public Tensor div_(double v) { return Ops.inPlace(this, Elementwise.DIV, scalar(v)); }
     public Tensor zero_() { return Ops.fill_(this, 0); }
     public Tensor fill_(double v) { return Ops.fill_(this, v); }
     public Tensor copy_(Tensor src) { return Ops.copy_(this, src); }
 
     // ---- comparisons (bool results, never recorded) ------------------------------------------------
 
-    public Tensor eq(Tensor o) { return Ops.compare(this, Bin.EQ, o); }
-    public Tensor eq(double v) { return Ops.compare(this, Bin.EQ, scalar(v)); }
-    public Tensor ne(Tensor o) { return Ops.compare(this, Bin.NE, o); }
-    public Tensor ne(double v) { return Ops.compare(this, Bin.NE, scalar(v)); }
-    public Tensor lt(Tensor o) { return Ops.compare(this, Bin.LT, o); }
-    public Tensor lt(double v) { return Ops.compare(this, Bin.LT, scalar(v)); }
-    public Tensor le(Tensor o) { return Ops.compare(this, Bin.LE, o); }
-    public Tensor le(double v) { return Ops.compare(this, Bin.LE, scalar(v)); }
-    public Tensor gt(Tensor o) { return Ops.compare(this, Bin.GT, o); }
-    public Tensor gt(double v) { return Ops.compare(this, Bin.GT, scalar(v)); }
-    public Tensor ge(Tensor o) { return Ops.compare(this, Bin.GE, o); }
-    public Tensor ge(double v) { return Ops.compare(this, Bin.GE, scalar(v)); }
+    public Tensor eq(Tensor o) { return Ops.compare(this, Comparison.EQ, o); }
+    public Tensor eq(double v) { return Ops.compare(this, Comparison.EQ, scalar(v)); }
+    public Tensor ne(Tensor o) { return Ops.compare(this, Comparison.NE, o); }
+    public Tensor ne(double v) { return Ops.compare(this, Comparison.NE, scalar(v)); }
+    public Tensor lt(Tensor o) { return Ops.compare(this, Comparison.LT, o); }
+    public Tensor lt(double v) { return Ops.compare(this, Comparison.LT, scalar(v)); }
+    public Tensor le(Tensor o) { return Ops.compare(this, Comparison.LE, o); }
+    public Tensor le(double v) { return Ops.compare(this, Comparison.LE, scalar(v)); }
+    public Tensor gt(Tensor o) { return Ops.compare(this, Comparison.GT, o); }
+    public Tensor gt(double v) { return Ops.compare(this, Comparison.GT, scalar(v)); }
+    public Tensor ge(Tensor o) { return Ops.compare(this, Comparison.GE, o); }
+    public Tensor ge(double v) { return Ops.compare(this, Comparison.GE, scalar(v)); }
 
     /** True when every element is non-zero (a bool scalar). */
     public Tensor all() {

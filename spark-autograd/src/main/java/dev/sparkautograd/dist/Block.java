@@ -11,7 +11,7 @@ import java.io.Serializable;
  * One row block of a partitioned tensor: up to {@code blockRows} consecutive rows held as dense local
  * tensors (one per column of the source; a DistTensor's own blocks hold one), plus the global index
  * of the first row. Every tensor of a block has the block's row count as its first dimension.
- * Serializes (Kryo or Java) as raw double arrays.
+ * Serializes (Kryo or Java) as shapes, dtype flags and raw double arrays.
  */
 public final class Block implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -57,6 +57,7 @@ public final class Block implements Serializable {
         for (Tensor t : values) {
             int[] shape = t.shape();
             out.writeObject(shape);
+            out.writeBoolean(t.isBool());
             out.writeObject(t.toArrayUnsafe());
         }
     }
@@ -66,8 +67,9 @@ public final class Block implements Serializable {
         values = new Tensor[in.readInt()];
         for (int i = 0; i < values.length; i++) {
             int[] shape = (int[]) in.readObject();
+            boolean bool = in.readBoolean();
             double[] data = (double[]) in.readObject();
-            values[i] = Tensor.wrap(data, shape, false);
+            values[i] = Tensor.wrap(data, shape, bool);
         }
     }
 

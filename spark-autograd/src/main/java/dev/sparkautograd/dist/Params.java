@@ -4,20 +4,20 @@ import dev.sparkautograd.Tensor;
 
 import java.io.Serializable;
 
-/** Internal: a snapshot of local tensors' values as plain arrays (Java- and Kryo-serializable). */
-public final class Params implements Serializable {
+/** A snapshot of local tensors' values as plain arrays (Java- and Kryo-serializable). */
+final class Params implements Serializable {
     private static final long serialVersionUID = 1L;
 
     final double[][] data;
     final int[][] shapes;
 
-    public Params(double[][] data, int[][] shapes) {
+    Params(double[][] data, int[][] shapes) {
         this.data = data;
         this.shapes = shapes;
     }
 
     /** A snapshot of the values (copies). */
-    public static Params of(Tensor... tensors) {
+    static Params of(Tensor... tensors) {
         double[][] d = new double[tensors.length][];
         int[][] s = new int[tensors.length][];
         for (int i = 0; i < tensors.length; i++) {
@@ -28,7 +28,7 @@ public final class Params implements Serializable {
     }
 
     /** These values and one more tensor after them (a parameter bundle with the upstream gradient). */
-    public Params with(Tensor extra) {
+    Params with(Tensor extra) {
         double[][] d = java.util.Arrays.copyOf(data, data.length + 1);
         int[][] s = java.util.Arrays.copyOf(shapes, shapes.length + 1);
         d[data.length] = extra.toArray();
@@ -36,16 +36,16 @@ public final class Params implements Serializable {
         return new Params(d, s);
     }
 
-    public int size() {
+    int size() {
         return data.length;
     }
 
-    public int[] shape(int i) {
+    int[] shape(int i) {
         return shapes[i].clone();
     }
 
     /** Fresh tensors over copies of the values (an executor's replay may use them as leaves). */
-    public Tensor[] tensors() {
+    Tensor[] tensors() {
         Tensor[] t = new Tensor[data.length];
         for (int i = 0; i < t.length; i++) t[i] = Tensor.wrap(data[i].clone(), shapes[i], false);
         return t;

@@ -11,20 +11,20 @@ import java.util.List;
 import java.util.NoSuchElementException;
 
 /**
- * Internal: the block graph under a reduction, as shipped to the executors. Slots {@code 0..f-1} hold
+ * The block graph under a reduction, as shipped to the executors. Slots {@code 0..f-1} hold
  * the frontier blocks (sources, persisted ancestors, partitioned inputs that require grad); each op
  * appends one slot computed from earlier slots and parameters. Replaying it on one block gives that
  * block's piece of the result, with the local engine's graph attached when parameters require grad.
  */
-public final class Plan implements Serializable {
+final class Plan implements Serializable {
     private static final long serialVersionUID = 1L;
 
     /** How the root's blocks are reduced. */
-    public enum Reduce { ALL, ROWS }
+    enum Reduce { ALL, ROWS }
 
     final int[] frontierRdd;
     final int[] frontierColumn;
-    final BlockOp[] ops;
+    final Step[] steps;
     final String[] opNames;
     final int[][] opInputs;
     final int[][] opParams;
@@ -32,23 +32,20 @@ public final class Plan implements Serializable {
     final Reduce reduce;
     /** Elements of one reduced value ([] for ALL, the row shape for ROWS). */
     final int valueNumel;
-    /** Per slot: whether it holds one value per row (row shape []), so a {@link PointwiseProgram} can read it; null: unknown. */
+    /** Per slot: whether it holds one value per row (row shape []), so a {@link RowProgram} can read it; null: unknown. */
     final boolean[] rowScalar;
-    /** Whether {@link #partial} may run a data-times-parameter {@link MatmulOp} fused (see {@link #fusable}). */
+    /** Per step: a matmul of a matrix block ([rows, d]) by a vector or matrix parameter, the shapes the fused path takes. */
+    final boolean[] matrixTimesParam;
+    /** Whether {@link #partial} may run a data-times-parameter matmul fused (see {@link #fusable}). */
     private boolean fuseMatmul = true;
-    /** Whether {@link #partial} may run the element-wise tail of a scalar reduction as a {@link PointwiseProgram}. */
+    /** Whether {@link #partial} may run the element-wise tail of a scalar reduction as a {@link RowProgram}. */
     private boolean fusePointwise = true;
 
-    /** Blocks whose matmul ran fused, in this JVM (for tests). */
-    private static final java.util.concurrent.atomic.AtomicLong FUSED_BLOCKS = new java.util.concurrent.atomic.AtomicLong();
-    /** Blocks whose element-wise tail ran as a program, in this JVM (for tests). */
-    private static final java.util.concurrent.atomic.AtomicLong PROGRAM_BLOCKS = new java.util.concurrent.atomic.AtomicLong();
-
-    public Plan(int[] frontierRdd, int[] frontierColumn, BlockOp[] ops, String[] opNames, int[][] opInputs,
-                int[][] opParams, int output, Reduce reduce, int valueNumel, boolean[] rowScalar) {
+    Plan(int[] frontierRdd, int[] frontierColumn, Step[] steps, String[] opNames, int[][] opInputs,
+         int[][] opParams, int output, Reduce reduce, int valueNumel, boolean[] rowScalar, boolean[] matrixTimesParam) {
         this.frontierRdd = frontierRdd;
         this.frontierColumn = frontierColumn;
-        this.ops = ops;
+        this.steps = steps;
         this.opNames = opNames;
         this.opInputs = opInputs;
         this.opParams = opParams;
@@ -56,26 +53,19 @@ public final class Plan implements Serializable {
         this.reduce = reduce;
         this.valueNumel = valueNumel;
         this.rowScalar = rowScalar;
+        this.matrixTimesParam = matrixTimesParam;
     }
 
-    public void fuseMatmul(boolean fuse) {
+    void fuseMatmul(boolean fuse) {
         fuseMatmul = fuse;
     }
 
-    public void fusePointwise(boolean fuse) {
+    void fusePointwise(boolean fuse) {
         fusePointwise = fuse;
     }
 
-    public static long fusedBlocks() {
-        return FUSED_BLOCKS.get();
-    }
-
-    public static long programBlocks() {
-        return PROGRAM_BLOCKS.get();
-    }
-
     /**
-     * The ops that run fused when a scalar's parameter gradients are computed: a {@link MatmulOp} of a
+     * The ops that run fused when a scalar's parameter gradients are computed: a matmul step of a
      * frontier slot (data: no gradient wanted) that no other op reads and that is not the result, by a
      * parameter that needs grad and that no other op reads. Such an op is computed without a graph; its
      * result becomes a leaf, the local engine backpropagates to it, and the parameter's gradient is then
@@ -84,24 +74,44 @@ public final class Plan implements Serializable {
      */
     boolean[] fusable(boolean[] needGrad) {
         int f = frontierRdd.length;
-        int[] slotUses = new int[f + ops.length];
+        int[] slotUses = new int[f + steps.length];
         int[] paramUses = new int[needGrad.length];
-        for (int k = 0; k < ops.length; k++) {
+        for (int k = 0; k < steps.length; k++) {
             for (int s : opInputs[k]) slotUses[s]++;
             for (int p : opParams[k]) paramUses[p]++;
         }
-        boolean[] fuse = new boolean[ops.length];
-        for (int k = 0; k < ops.length; k++) {
-            if (!(ops[k] instanceof MatmulOp) || opInputs[k].length != 1 || opParams[k].length != 1) continue;
+        boolean[] fuse = new boolean[steps.length];
+        for (int k = 0; k < steps.length; k++) {
+            if (!steps[k].isMatmul() || !matrixTimesParam[k] || opInputs[k].length != 1 || opParams[k].length != 1) continue;
             int s = opInputs[k][0], p = opParams[k][0];
             fuse[k] = s < f && s != output && slotUses[s] == 1 && needGrad[p] && paramUses[p] == 1;
         }
         return fuse;
     }
 
-    /** A fused matmul is a matrix block times a vector or a matrix; other shapes run through the engine. */
-    private static boolean fusedShapes(Tensor x, Tensor w) {
-        return x.dim() == 2 && (w.dim() == 1 || w.dim() == 2);
+    /**
+     * What {@link #partial} will run fused for these wanted gradients, as the job shows it in its name (and so in
+     * the Spark UI): {@code " [fused matmul: matmul; row program: softplus, mul, sub]"}, or "" when nothing is.
+     * The executors take exactly these decisions: they are made from the plan alone.
+     */
+    String fusion(boolean[] needGrad, boolean withUpstream) {
+        boolean grads = false;
+        for (boolean b : needGrad) grads |= b && withUpstream;
+        List<String> parts = new ArrayList<>();
+        if (grads && fuseMatmul) {
+            boolean[] fused = fusable(needGrad);
+            List<String> names = new ArrayList<>();
+            for (int k = 0; k < fused.length; k++) if (fused[k]) names.add(opNames[k]);
+            if (!names.isEmpty()) parts.add("fused matmul: " + String.join(", ", names));
+        }
+        RowProgram program = fusePointwise ? RowProgram.of(this) : null;
+        if (program != null) {
+            boolean[] region = program.regionOps(steps.length);
+            List<String> names = new ArrayList<>();
+            for (int k = 0; k < region.length; k++) if (region[k]) names.add(opNames[k]);
+            parts.add("row program: " + String.join(", ", names));
+        }
+        return parts.isEmpty() ? "" : " [" + String.join("; ", parts) + "]";
     }
 
     /** Evaluates every slot for one aligned tuple of frontier blocks; {@code leafSlot} (or -1) becomes a leaf requiring grad. */
@@ -111,16 +121,16 @@ public final class Plan implements Serializable {
 
     /**
      * As above; the ops with {@code fused[k]} run without a graph and their results are leaves requiring grad;
-     * the ops with {@code skip[k]} are left out (a {@link PointwiseProgram} computes them).
+     * the ops with {@code skip[k]} are left out (a {@link RowProgram} computes them).
      */
     private Tensor[] replay(Block[] blocks, Tensor[] params, int leafSlot, boolean[] fused, boolean[] skip) {
         int f = frontierRdd.length;
-        Tensor[] slots = new Tensor[f + ops.length];
+        Tensor[] slots = new Tensor[f + steps.length];
         for (int i = 0; i < f; i++) {
             Tensor t = blocks[frontierRdd[i]].values()[frontierColumn[i]];
             slots[i] = i == leafSlot ? t.detach().requiresGrad_(true) : t;
         }
-        for (int k = 0; k < ops.length; k++) {
+        for (int k = 0; k < steps.length; k++) {
             if (skip != null && skip[k]) continue;
             int[] in = opInputs[k];
             Tensor[] inputs = new Tensor[in.length];
@@ -129,13 +139,13 @@ public final class Plan implements Serializable {
             Tensor[] p = new Tensor[pi.length];
             for (int j = 0; j < pi.length; j++) p[j] = params[pi[j]];
             Tensor out;
-            if (fused != null && fused[k] && fusedShapes(inputs[0], p[0])) {
+            if (fused != null && fused[k]) {
                 try (Autograd.Scope ng = Autograd.noGrad()) {
-                    out = ops[k].apply(inputs, p);
+                    out = steps[k].apply(inputs, p);
                 }
                 out.requiresGrad_(true);
             } else {
-                out = ops[k].apply(inputs, p);
+                out = steps[k].apply(inputs, p);
             }
             int rows = inputs[0].size(0);
             if (out.dim() == 0 || out.size(0) != rows) {
@@ -154,11 +164,10 @@ public final class Plan implements Serializable {
      */
     private void accumulateFused(Tensor[] slots, boolean[] fused, Tensor[] params, Tensor[] into) {
         int f = frontierRdd.length;
-        for (int k = 0; k < ops.length; k++) {
+        for (int k = 0; k < steps.length; k++) {
             if (!fused[k]) continue;
             Tensor x = slots[opInputs[k][0]];
             int p = opParams[k][0];
-            if (!fusedShapes(x, params[p])) continue;
             Tensor g = slots[f + k].grad();
             if (g == null) continue;
             int rows = x.size(0), d = x.size(1);
@@ -172,7 +181,6 @@ public final class Plan implements Serializable {
             try (Autograd.Scope ng = Autograd.noGrad()) {
                 into[p] = into[p] == null ? wg : into[p].add(wg);
             }
-            FUSED_BLOCKS.incrementAndGet();
         }
     }
 
@@ -205,7 +213,7 @@ public final class Plan implements Serializable {
      * after them the upstream gradient (else the value only). Blocks are processed, and their
      * contributions summed, in partition order.
      */
-    public double[] partial(Iterator<Block[]> blocks, Params bundle, boolean[] needGrad, boolean withUpstream) {
+    double[] partial(Iterator<Block[]> blocks, Params bundle, boolean[] needGrad, boolean withUpstream) {
         Tensor[] all = bundle.tensors();
         Tensor[] params = Arrays.copyOf(all, needGrad.length);
         Tensor u = withUpstream ? all[needGrad.length] : null;
@@ -223,8 +231,8 @@ public final class Plan implements Serializable {
         double[] acc = new double[len];
         boolean[] fused = grads && fuseMatmul ? fusable(needGrad) : null;
         Tensor[] fusedGrads = new Tensor[params.length];
-        PointwiseProgram program = fusePointwise ? PointwiseProgram.of(this) : null;
-        boolean[] skip = program == null ? null : program.regionOps(ops.length);
+        RowProgram program = fusePointwise ? RowProgram.of(this) : null;
+        boolean[] skip = program == null ? null : program.regionOps(steps.length);
         double[] programGrads = new double[params.length];
         while (blocks.hasNext()) {
             Block[] b = blocks.next();
@@ -239,7 +247,6 @@ public final class Plan implements Serializable {
                         backwardInputs(slots, program.inputs, inputGrads);
                         if (fused != null) accumulateFused(slots, fused, params, fusedGrads);
                     }
-                    PROGRAM_BLOCKS.incrementAndGet();
                     continue;
                 }
                 root = slots[output];
@@ -269,7 +276,7 @@ public final class Plan implements Serializable {
     }
 
     /** Per-row gradients of frontier slot {@code leafSlot} for upstream {@code u}, one block per frontier block. */
-    public Iterator<Block> rowGrads(Iterator<Block[]> blocks, Params paramValues, int leafSlot, Tensor u) {
+    Iterator<Block> rowGrads(Iterator<Block[]> blocks, Params paramValues, int leafSlot, Tensor u) {
         Tensor[] params = paramValues.tensors();
         return map(blocks, b -> {
             Tensor[] slots;
@@ -285,7 +292,7 @@ public final class Plan implements Serializable {
     }
 
     /** Forward values of one op (no grad): the RDD of a DistTensor op. */
-    public static Iterator<Block> forward(Iterator<Block[]> blocks, int[] columns, BlockOp op, Params paramValues) {
+    static Iterator<Block> forward(Iterator<Block[]> blocks, int[] columns, Step op, Params paramValues) {
         Tensor[] params = paramValues.tensors();
         return map(blocks, b -> {
             Tensor[] in = new Tensor[b.length];
@@ -311,17 +318,17 @@ public final class Plan implements Serializable {
     }
 
     /** Elements of the reduced value at the head of each partial. */
-    public int valueNumelForJob() {
+    int valueNumelForJob() {
         return valueNumel;
     }
 
     /** One-element tuples (the first RDD of a zip). */
-    public static Iterator<Block[]> single(Iterator<Block> it) {
+    static Iterator<Block[]> single(Iterator<Block> it) {
         return map(it, b -> new Block[] {b});
     }
 
     /** Appends the blocks of one more aligned RDD to each tuple (zipPartitions). */
-    public static Iterator<Block[]> append(Iterator<Block[]> a, Iterator<Block> b) {
+    static Iterator<Block[]> append(Iterator<Block[]> a, Iterator<Block> b) {
         return new Iterator<>() {
             @Override
             public boolean hasNext() {
@@ -346,7 +353,7 @@ public final class Plan implements Serializable {
     }
 
     /** For tests and messages. */
-    public List<String> opNames() {
+    List<String> opNames() {
         return new ArrayList<>(List.of(opNames));
     }
 }

@@ -24,12 +24,12 @@ import java.util.List;
 import java.util.NoSuchElementException;
 
 /**
- * Internal: reads the selected columns of a Dataset's internal rows into row blocks, one dense tensor
+ * Reads the selected columns of a Dataset's internal rows into row blocks, one dense tensor
  * per column (numeric: {@code [b]}; array or ML Vector: {@code [b, width]}). ML Vectors are read through
  * their UDT's struct form (type, size, indices, values), so spark-mllib is not needed. Every bad cell is
  * an error naming the column and the global row.
  */
-public final class RowReader implements Serializable {
+final class RowReader implements Serializable {
     private static final long serialVersionUID = 1L;
 
     static final int NUMERIC = 0, ARRAY = 1, VECTOR = 2;
@@ -54,7 +54,7 @@ public final class RowReader implements Serializable {
     }
 
     /** Checks the schema on the driver: each column must exist and be numeric, array of numbers, or an ML Vector. */
-    public static RowReader forSchema(StructType schema, String[] columns, boolean allowNonFinite) {
+    static RowReader forSchema(StructType schema, String[] columns, boolean allowNonFinite) {
         if (columns.length == 0) throw new IllegalArgumentException("fromDataset: name at least one column");
         int n = columns.length;
         int[] kind = new int[n], type = new int[n], precision = new int[n], scale = new int[n];
@@ -109,20 +109,17 @@ public final class RowReader implements Serializable {
         return cls.equals("org.apache.spark.ml.linalg.Vector") || cls.equals("org.apache.spark.mllib.linalg.Vector");
     }
 
-    public int width() {
-        return names.length;
-    }
 
     /** Whether column {@code i} has a width (array or vector). */
-    public boolean isVectorLike(int i) {
+    boolean isVectorLike(int i) {
         return kind[i] != NUMERIC;
     }
 
-    public int[] rowShape(int i) {
+    int[] rowShape(int i) {
         return kind[i] == NUMERIC ? new int[0] : new int[] {widths[i]};
     }
 
-    public void setWidths(int[] widths) {
+    void setWidths(int[] widths) {
         this.widths = widths;
     }
 
@@ -130,7 +127,7 @@ public final class RowReader implements Serializable {
      * Counting pass over one partition: {@code [rows, then per column the width of its first non-null
      * cell (-1: none) and that cell's row within the partition]}.
      */
-    public long[] count(Iterator<InternalRow> rows) {
+    long[] count(Iterator<InternalRow> rows) {
         long[] out = new long[1 + 2 * names.length];
         for (int i = 0; i < names.length; i++) out[1 + 2 * i] = -1;
         long r = 0;
@@ -154,7 +151,7 @@ public final class RowReader implements Serializable {
     }
 
     /** The blocks of one partition whose first row has global index {@code offset}. */
-    public Iterator<Block> blocks(Iterator<InternalRow> rows, long offset, int blockRows) {
+    Iterator<Block> blocks(Iterator<InternalRow> rows, long offset, int blockRows) {
         return new Iterator<>() {
             long next = offset;
 
@@ -229,12 +226,15 @@ public final class RowReader implements Serializable {
     }
 
     private double check(double v, int i, long r, int j) {
-        if (!allowNonFinite && !Double.isFinite(v)) {
-            throw new BadDataException("column '" + names[i] + "' has " + (Double.isNaN(v) ? "NaN" : "an infinite value")
-                    + " at row " + r + (j >= 0 ? " (index " + j + ")" : "")
-                    + "; pass DistData.options().allowNonFinite(true) to allow non-finite values");
-        }
+        if (!allowNonFinite && !Double.isFinite(v)) throw nonFinite("column '" + names[i] + "'", v, r, j);
         return v;
+    }
+
+    /** The error for a NaN or infinite value of {@code column} at global row {@code r} (element {@code j}, or -1 for a scalar cell). */
+    static BadDataException nonFinite(String column, double v, long r, int j) {
+        return new BadDataException(column + " has " + (Double.isNaN(v) ? "NaN" : "an infinite value")
+                + " at row " + r + (j >= 0 ? " (index " + j + ")" : "")
+                + "; pass DistData.options().allowNonFinite(true) to allow non-finite values");
     }
 
     private double numeric(InternalRow row, int i) {
@@ -261,7 +261,7 @@ public final class RowReader implements Serializable {
     }
 
     /** Reads plain {@code double[]} rows of {@code cols} values (DistTensor.fromRows). */
-    public static Iterator<Block> rowBlocks(Iterator<double[]> rows, long offset, int blockRows, int cols, boolean allowNonFinite) {
+    static Iterator<Block> rowBlocks(Iterator<double[]> rows, long offset, int blockRows, int cols, boolean allowNonFinite) {
         return new Iterator<>() {
             long next = offset;
 
@@ -284,10 +284,7 @@ public final class RowReader implements Serializable {
                     }
                     for (int j = 0; j < cols; j++) {
                         double v = row[j];
-                        if (!allowNonFinite && !Double.isFinite(v)) {
-                            throw new BadDataException("column " + j + " has " + (Double.isNaN(v) ? "NaN" : "an infinite value") + " at row " + next
-                                    + "; pass DistData.options().allowNonFinite(true) to allow non-finite values");
-                        }
+                        if (!allowNonFinite && !Double.isFinite(v)) throw nonFinite("column " + j, v, next, -1);
                     }
                     System.arraycopy(row, 0, buf, b * cols, cols);
                     b++;
@@ -300,7 +297,7 @@ public final class RowReader implements Serializable {
     }
 
     /** Splits the rows of local tensors into per-partition block lists (rows spread evenly, as sc.parallelize does). */
-    public static List<List<Block>> split(Tensor[] columns, int numPartitions, int blockRows) {
+    static List<List<Block>> split(Tensor[] columns, int numPartitions, int blockRows) {
         int n = columns[0].size(0);
         List<List<Block>> parts = new ArrayList<>(numPartitions);
         for (int p = 0; p < numPartitions; p++) {

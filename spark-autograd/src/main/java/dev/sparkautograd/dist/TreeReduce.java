@@ -17,7 +17,7 @@ import java.util.List;
  * index, never by task completion (unlike {@code RDD.treeAggregate}, whose last level merges on the
  * driver as tasks finish). Same partials in, same bits out, whatever the scheduling or retries.
  */
-public final class TreeReduce {
+final class TreeReduce {
     private TreeReduce() {}
 
     /** Sends key i to partition i / fanIn. */
@@ -58,7 +58,7 @@ public final class TreeReduce {
      * @param depth            levels of the tree, counting the final combine (1: every partial goes to the driver)
      * @param finalOnExecutor  when true the last combine also runs on an executor and the driver receives one array
      */
-    public static double[] sum(JavaRDD<double[]> partials, int length, int depth, boolean finalOnExecutor) {
+    static double[] sum(JavaRDD<double[]> partials, int length, int depth, boolean finalOnExecutor) {
         int count = partials.getNumPartitions();
         if (count == 0) return new double[length];
         JavaPairRDD<Integer, double[]> level = partials

@@ -2,6 +2,7 @@ package dev.sparkautograd.tensor;
 
 import dev.ludovic.netlib.blas.BLAS;
 
+import java.util.function.DoubleBinaryOperator;
 import java.util.function.DoubleUnaryOperator;
 
 /**
@@ -11,35 +12,11 @@ import java.util.function.DoubleUnaryOperator;
 public final class Kernels {
     private Kernels() {}
 
-    /** Elementwise binary operators; the common ones get tight loops on the same-shape and scalar paths. */
-    public enum Bin {
-        ADD, SUB, MUL, DIV, POW, MAX, MIN, EQ, NE, LT, LE, GT, GE, AND, OR;
-
-        public double apply(double x, double y) {
-            switch (this) {
-                case ADD: return x + y;
-                case SUB: return x - y;
-                case MUL: return x * y;
-                case DIV: return x / y;
-                case POW: return Math.pow(x, y);
-                // NaN propagates, as torch.maximum/minimum do.
-                case MAX: return Double.isNaN(x) || Double.isNaN(y) ? Double.NaN : Math.max(x, y);
-                case MIN: return Double.isNaN(x) || Double.isNaN(y) ? Double.NaN : Math.min(x, y);
-                case EQ: return x == y ? 1 : 0;
-                case NE: return x != y ? 1 : 0;
-                case LT: return x < y ? 1 : 0;
-                case LE: return x <= y ? 1 : 0;
-                case GT: return x > y ? 1 : 0;
-                case GE: return x >= y ? 1 : 0;
-                case AND: return x != 0 && y != 0 ? 1 : 0;
-                case OR: return x != 0 || y != 0 ? 1 : 0;
-                default: throw new AssertionError(this);
-            }
-        }
-    }
-
-    /** out = a (op) b with NumPy broadcasting; out has shape {@code outShape}. */
-    public static double[] binary(Bin op, double[] a, int[] as, double[] b, int[] bs, int[] outShape) {
+    /**
+     * out = a (op) b with NumPy broadcasting; out has shape {@code outShape}. {@code op} is a binary
+     * {@link Elementwise} entry or a {@link Comparison}; add, sub, mul and div run as plain loops.
+     */
+    public static double[] binary(DoubleBinaryOperator op, double[] a, int[] as, double[] b, int[] bs, int[] outShape) {
         int n = Shapes.numel(outShape);
         double[] out = new double[n];
         if (a.length == n && b.length == n) {
@@ -48,7 +25,7 @@ public final class Kernels {
             binaryInto(op, a, b[0], out, n);
         } else if (a.length == 1 && b.length == n) {
             double x = a[0];
-            for (int i = 0; i < n; i++) out[i] = op.apply(x, b[i]);
+            for (int i = 0; i < n; i++) out[i] = op.applyAsDouble(x, b[i]);
         } else if (a.length == n && isTrailingRow(bs, outShape)) {
             // A row vector (a bias) against every row: the same additions as the odometer, row by row.
             int last = b.length;
@@ -60,19 +37,17 @@ public final class Kernels {
     }
 
     /** {@code out[i] = a[i] op b[i]} for {@code i < n}. */
-    public static void binaryInto(Bin op, double[] a, double[] b, double[] out, int n) {
+    public static void binaryInto(DoubleBinaryOperator op, double[] a, double[] b, double[] out, int n) {
         elementwise(op, a, 0, b, 0, out, 0, n);
     }
 
-    /** {@code out[oo + i] = a[ao + i] op b[bo + i]} for {@code i < n}: the arithmetic as plain loops, the rest through {@link Bin#apply}. */
-    private static void elementwise(Bin op, double[] a, int ao, double[] b, int bo, double[] out, int oo, int n) {
-        switch (op) {
-            case ADD: for (int i = 0; i < n; i++) out[oo + i] = a[ao + i] + b[bo + i]; return;
-            case SUB: for (int i = 0; i < n; i++) out[oo + i] = a[ao + i] - b[bo + i]; return;
-            case MUL: for (int i = 0; i < n; i++) out[oo + i] = a[ao + i] * b[bo + i]; return;
-            case DIV: for (int i = 0; i < n; i++) out[oo + i] = a[ao + i] / b[bo + i]; return;
-            default: for (int i = 0; i < n; i++) out[oo + i] = op.apply(a[ao + i], b[bo + i]);
-        }
+    /** {@code out[oo + i] = a[ao + i] op b[bo + i]} for {@code i < n}: the arithmetic as plain loops, the rest through {@code op}. */
+    private static void elementwise(DoubleBinaryOperator op, double[] a, int ao, double[] b, int bo, double[] out, int oo, int n) {
+        if (op == Elementwise.ADD) for (int i = 0; i < n; i++) out[oo + i] = a[ao + i] + b[bo + i];
+        else if (op == Elementwise.SUB) for (int i = 0; i < n; i++) out[oo + i] = a[ao + i] - b[bo + i];
+        else if (op == Elementwise.MUL) for (int i = 0; i < n; i++) out[oo + i] = a[ao + i] * b[bo + i];
+        else if (op == Elementwise.DIV) for (int i = 0; i < n; i++) out[oo + i] = a[ao + i] / b[bo + i];
+        else for (int i = 0; i < n; i++) out[oo + i] = op.applyAsDouble(a[ao + i], b[bo + i]);
     }
 
     /** Whether {@code bs} is the last dimension of {@code outShape} (leading 1s allowed) and the only one of size > 1. */
@@ -84,18 +59,16 @@ public final class Kernels {
     }
 
     /** {@code out[i] = a[i] op y} for {@code i < n}. */
-    public static void binaryInto(Bin op, double[] a, double y, double[] out, int n) {
-        switch (op) {
-            case ADD: for (int i = 0; i < n; i++) out[i] = a[i] + y; return;
-            case SUB: for (int i = 0; i < n; i++) out[i] = a[i] - y; return;
-            case MUL: for (int i = 0; i < n; i++) out[i] = a[i] * y; return;
-            case DIV: for (int i = 0; i < n; i++) out[i] = a[i] / y; return;
-            default: for (int i = 0; i < n; i++) out[i] = op.apply(a[i], y);
-        }
+    public static void binaryInto(DoubleBinaryOperator op, double[] a, double y, double[] out, int n) {
+        if (op == Elementwise.ADD) for (int i = 0; i < n; i++) out[i] = a[i] + y;
+        else if (op == Elementwise.SUB) for (int i = 0; i < n; i++) out[i] = a[i] - y;
+        else if (op == Elementwise.MUL) for (int i = 0; i < n; i++) out[i] = a[i] * y;
+        else if (op == Elementwise.DIV) for (int i = 0; i < n; i++) out[i] = a[i] / y;
+        else for (int i = 0; i < n; i++) out[i] = op.applyAsDouble(a[i], y);
     }
 
     /** Odometer over the output; the innermost dimension runs as a plain loop. */
-    private static void general(Bin op, double[] a, int[] sa, double[] b, int[] sb, int[] shape, double[] out) {
+    private static void general(DoubleBinaryOperator op, double[] a, int[] sa, double[] b, int[] sb, int[] shape, double[] out) {
         int rank = shape.length;
         int last = shape[rank - 1];
         int la = sa[rank - 1], lb = sb[rank - 1];
@@ -103,7 +76,7 @@ public final class Kernels {
         int ia = 0, ib = 0;
         for (int o = 0; o < out.length; o += last) {
             for (int j = 0, pa = ia, pb = ib; j < last; j++, pa += la, pb += lb) {
-                out[o + j] = op.apply(a[pa], b[pb]);
+                out[o + j] = op.applyAsDouble(a[pa], b[pb]);
             }
             for (int d = rank - 2; d >= 0; d--) {
                 idx[d]++;
@@ -118,34 +91,12 @@ public final class Kernels {
     }
 
     /** In place a (op)= b, where b broadcasts to a's shape. */
-    public static void binaryInPlace(Bin op, double[] a, int[] as, double[] b, int[] bs) {
+    public static void binaryInPlace(DoubleBinaryOperator op, double[] a, int[] as, double[] b, int[] bs) {
         double[] r = b.length == a.length ? null : binary(op, a, as, b, bs, as);
         if (r != null) {
             System.arraycopy(r, 0, a, 0, a.length);
         } else {
             elementwise(op, a, 0, b, 0, a, 0, a.length);
-        }
-    }
-
-    /** {@code kind.f(a[i])} for every element of a unary {@link Pointwise} (see {@link #map(Pointwise, double[], double[], int)}). */
-    public static double[] map(Pointwise kind, double[] a) {
-        double[] out = new double[a.length];
-        map(kind, a, out, a.length);
-        return out;
-    }
-
-    /**
-     * {@code out[i] = f(a[i])} for {@code i < n}, one loop per kind: exp, tanh, softplus and sigmoid by
-     * {@link LaneMath} (a few ulp from {@code java.lang.Math}, 1.2-3.5x faster here, the same bits
-     * interpreted or compiled), the other kinds by {@link Pointwise#f}.
-     */
-    public static void map(Pointwise kind, double[] a, double[] out, int n) {
-        switch (kind) {
-            case EXP -> { for (int i = 0; i < n; i++) out[i] = LaneMath.exp(a[i]); }
-            case TANH -> { for (int i = 0; i < n; i++) out[i] = LaneMath.tanh(a[i]); }
-            case SOFTPLUS -> { for (int i = 0; i < n; i++) out[i] = LaneMath.softplus(a[i]); }
-            case SIGMOID -> { for (int i = 0; i < n; i++) out[i] = LaneMath.sigmoid(a[i]); }
-            default -> { for (int i = 0; i < n; i++) out[i] = kind.f(a[i], 0); }
         }
     }
 
@@ -172,7 +123,7 @@ public final class Kernels {
             java.util.Arrays.fill(out, a[0]);
             return out;
         }
-        general(Bin.ADD, a, Shapes.broadcastStrides(from, to), new double[] {0}, new int[to.length], to, out);
+        general(Elementwise.ADD, a, Shapes.broadcastStrides(from, to), new double[] {0}, new int[to.length], to, out);
         return out;
     }
 
@@ -209,20 +160,6 @@ public final class Kernels {
                 idx[d] = 0;
             }
         }
-        return out;
-    }
-
-    /** {@code g * (1 - y*y)} in one pass, with the additions of {@code g.mul(y.mul(y).neg().add(1))}: tanh's backward. */
-    public static double[] tanhBackward(double[] g, double[] y) {
-        double[] out = new double[g.length];
-        for (int i = 0; i < out.length; i++) out[i] = g[i] * (-(y[i] * y[i]) + 1);
-        return out;
-    }
-
-    /** {@code g * (1 - y) * y} in one pass, as {@code g.mul(y.neg().add(1)).mul(y)}: sigmoid's backward. */
-    public static double[] sigmoidBackward(double[] g, double[] y) {
-        double[] out = new double[g.length];
-        for (int i = 0; i < out.length; i++) out[i] = g[i] * (-y[i] + 1) * y[i];
         return out;
     }
 

@@ -43,9 +43,9 @@ class KernelsTest {
         double[] a = Tensor.randn(3, rows * cols).toArray(), b = Tensor.randn(4, cols).toArray();
         int[] as = {rows, cols};
         for (int[] bs : new int[][] {{cols}, {1, cols}}) {
-            for (Kernels.Bin op : new Kernels.Bin[] {Kernels.Bin.ADD, Kernels.Bin.SUB, Kernels.Bin.MUL, Kernels.Bin.DIV, Kernels.Bin.MAX}) {
+            for (Elementwise op : new Elementwise[] {Elementwise.ADD, Elementwise.SUB, Elementwise.MUL, Elementwise.DIV, Elementwise.MAXIMUM}) {
                 double[] expected = new double[rows * cols];
-                for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) expected[i * cols + j] = op.apply(a[i * cols + j], b[j]);
+                for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) expected[i * cols + j] = op.applyAsDouble(a[i * cols + j], b[j]);
                 assertArrayEquals(expected, Kernels.binary(op, a, as, b, bs, as), op + " " + java.util.Arrays.toString(bs));
             }
         }
@@ -53,7 +53,7 @@ class KernelsTest {
         double[] a3 = Tensor.randn(5, 2 * rows * cols).toArray();
         double[] expected = new double[a3.length];
         for (int i = 0; i < a3.length; i++) expected[i] = a3[i] + b[i % cols];
-        assertArrayEquals(expected, Kernels.binary(Kernels.Bin.ADD, a3, new int[] {2, rows, cols}, b, new int[] {cols}, new int[] {2, rows, cols}));
+        assertArrayEquals(expected, Kernels.binary(Elementwise.ADD, a3, new int[] {2, rows, cols}, b, new int[] {cols}, new int[] {2, rows, cols}));
     }
 
     @Test
@@ -95,18 +95,18 @@ class KernelsTest {
         return x;
     }
 
-    private static final Pointwise[] MATH = {Pointwise.EXP, Pointwise.TANH, Pointwise.SOFTPLUS, Pointwise.SIGMOID};
+    private static final Elementwise[] MATH = {Elementwise.EXP, Elementwise.TANH, Elementwise.SOFTPLUS, Elementwise.SIGMOID};
 
     @Test
     void mathKernelsAreWithinFourUlpOfJavaLangMath() {
         double[] x = mathInputs();
-        java.util.Map<Pointwise, java.util.function.DoubleUnaryOperator> reference = java.util.Map.of(
-                Pointwise.EXP, Math::exp, Pointwise.TANH, Math::tanh,
-                Pointwise.SOFTPLUS, v -> v > 20 ? v : Math.log1p(Math.exp(v)),
-                Pointwise.SIGMOID, v -> v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
-        for (Pointwise kind : MATH) {
+        java.util.Map<Elementwise, java.util.function.DoubleUnaryOperator> reference = java.util.Map.of(
+                Elementwise.EXP, Math::exp, Elementwise.TANH, Math::tanh,
+                Elementwise.SOFTPLUS, v -> v > 20 ? v : Math.log1p(Math.exp(v)),
+                Elementwise.SIGMOID, v -> v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
+        for (Elementwise kind : MATH) {
             double[] got = new double[x.length];
-            Kernels.map(kind, x, got, x.length);
+            kind.map(x, 0, 0, got, x.length);
             double worst = 0;
             for (int i = 0; i < x.length; i++) {
                 double ref = reference.get(kind).applyAsDouble(x[i]), v = got[i];
@@ -127,13 +127,13 @@ class KernelsTest {
         // A restarted executor runs these interpreted, a warm one compiled: the bits must not depend on it
         // (the Java Vector API's EXP/TANH did, which is why they are not used).
         double[] x = mathInputs();
-        for (Pointwise kind : MATH) {
+        for (Elementwise kind : MATH) {
             double[] cold = new double[x.length], warm = new double[x.length];
-            Kernels.map(kind, x, cold, x.length); // the first call of this kind: interpreted or C1 code
-            for (int i = 0; i < 300; i++) Kernels.map(kind, x, warm, x.length); // compiled by now
+            kind.map(x, 0, 0, cold, x.length); // the first call of this kind: interpreted or C1 code
+            for (int i = 0; i < 300; i++) kind.map(x, 0, 0, warm, x.length); // compiled by now
             assertArrayEquals(cold, warm, kind.toString());
             for (int i = 0; i < x.length; i++) {
-                assertEquals(Double.doubleToLongBits(cold[i]), Double.doubleToLongBits(kind.f(x[i], 0)), kind + " at " + x[i]);
+                assertEquals(Double.doubleToLongBits(cold[i]), Double.doubleToLongBits(kind.f(x[i], 0, 0)), kind + " at " + x[i]);
             }
         }
     }

@@ -2,7 +2,7 @@ package dev.sparkautograd.jobs.models;
 
 import dev.sparkautograd.DistTensor;
 import dev.sparkautograd.Tensor;
-import dev.sparkautograd.dist.BlockFunction;
+import dev.sparkautograd.BlockFunction;
 
 import java.io.Serializable;
 import java.util.ArrayList;

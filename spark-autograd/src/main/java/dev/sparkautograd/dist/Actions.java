@@ -2,13 +2,16 @@ package dev.sparkautograd.dist;
 
 import java.util.function.Supplier;
 
-/** Runs a Spark action, turning a task's bad-data failure back into a plain IllegalArgumentException. */
-public final class Jobs {
-    private Jobs() {}
+/**
+ * Runs a Spark action (a collect, a count, a tree reduce), turning a task's bad-data failure back into a plain
+ * IllegalArgumentException with the task's one-line message.
+ */
+final class Actions {
+    private Actions() {}
 
     private static final String MARK = BadDataException.class.getName() + ": ";
 
-    public static <T> T run(Supplier<T> action) {
+    static <T> T run(Supplier<T> action) {
         try {
             return action.get();
         } catch (Exception e) {
@@ -22,7 +25,7 @@ public final class Jobs {
                     throw new IllegalArgumentException(nl >= 0 ? msg.substring(0, nl) : msg, e);
                 }
             }
-            throw Jobs.<RuntimeException>sneaky(e);
+            throw Actions.<RuntimeException>sneaky(e);
         }
     }
 

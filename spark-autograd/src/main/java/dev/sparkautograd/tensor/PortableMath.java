@@ -16,8 +16,8 @@ package dev.sparkautograd.tensor;
  * Taylor series (degree 20, all terms positive). softplus: {@code max(x,0) + log1p(exp(-|x|))} with log1p on
  * [0, 1] by the atanh series of {@code (m-1)/(m+1)} and the rounding of {@code 1+u} corrected.
  */
-public final class LaneMath {
-    private LaneMath() {}
+public final class PortableMath {
+    private PortableMath() {}
 
     static final double LOG2E = 1.4426950408889634;
     static final double LN2_HI = 6.93147180369123816490e-01;
@@ -28,7 +28,6 @@ public final class LaneMath {
     static final double EXP_UNDERFLOW = -745.1332191019412;
     static final double SQRT2 = 1.4142135623730951;
     static final double TANH_SMALL = 0.55;
-    static final double SOFTPLUS_LINEAR = 20;
 
     /** 1/n! for n = 0..20. */
     static final double[] INV_FACT = new double[21];
@@ -96,8 +95,8 @@ public final class LaneMath {
         return k * LN2_HI + (s * p + (c + k * LN2_LO));
     }
 
+    /** {@code log(1 + e^x)} (PyTorch's linear branch above its threshold is the op table's, see {@link Elementwise#SOFTPLUS}). */
     public static double softplus(double x) {
-        if (x > SOFTPLUS_LINEAR) return x;
         return Math.max(x, 0) + log1pUnit(exp(-Math.abs(x)));
     }
 }

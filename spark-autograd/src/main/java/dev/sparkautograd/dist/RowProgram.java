@@ -2,7 +2,7 @@ package dev.sparkautograd.dist;
 
 import dev.sparkautograd.Tensor;
 import dev.sparkautograd.tensor.Kernels;
-import dev.sparkautograd.tensor.Pointwise;
+import dev.sparkautograd.tensor.Elementwise;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,19 +17,20 @@ import java.util.List;
  * temporaries per block, several times the cost of the arithmetic. Here the tail (the ops from the
  * reduction's root back to the first op that is not element-wise on one value per row, see
  * {@link #of}) is evaluated forward into buffers reused from block to block, then in reverse with the
- * scalar derivatives of {@link Pointwise}, giving the gradient with respect to each of its inputs. Inputs
+ * scalar gradients of the op table ({@link Elementwise#gradA}, {@link Elementwise#gradB}: the same entry the engine
+ * runs), giving the gradient with respect to each of its inputs. Inputs
  * that carry a graph (a fused {@code X w}, the rest of a network) get that gradient through the engine;
  * scalar parameters (a bias) get theirs summed here. The engine's work per block shrinks to what is
  * not element-wise.
  *
  * <p>Not serialized: each task builds it from its {@link Plan}.
  */
-final class PointwiseProgram {
+final class RowProgram {
     private final int[] region;      // op indices of the tail, ascending (topological)
     private final int[] outSlot;     // slot of each region op
-    private final Pointwise[] kind;
-    private final PointwiseOp.Operand[] second;
-    private final double[] constant;
+    private final Elementwise[] kind;
+    private final ElementwiseStep.Operand[] second;
+    private final double[] constB, constC;
     private final int[] a;           // slot of the first operand
     private final int[] b;           // slot (DIST) or parameter index (PARAM) of the second, else -1
     private final int output;
@@ -42,37 +43,39 @@ final class PointwiseProgram {
     private double[][] adjoint;
     private int capacity = -1;
 
-    private PointwiseProgram(Plan plan, boolean[] inRegion) {
+    private RowProgram(Plan plan, boolean[] inRegion) {
         int f = plan.frontierRdd.length;
         List<Integer> ops = new ArrayList<>();
         for (int k = 0; k < inRegion.length; k++) if (inRegion[k]) ops.add(k);
         int n = ops.size();
         region = new int[n];
         outSlot = new int[n];
-        kind = new Pointwise[n];
-        second = new PointwiseOp.Operand[n];
-        constant = new double[n];
+        kind = new Elementwise[n];
+        second = new ElementwiseStep.Operand[n];
+        constB = new double[n];
+        constC = new double[n];
         a = new int[n];
         b = new int[n];
         inRegionSlot = new boolean[f + inRegion.length];
         for (int j = 0; j < n; j++) {
             int k = ops.get(j);
-            PointwiseOp op = (PointwiseOp) plan.ops[k];
+            ElementwiseStep op = plan.steps[k].elementwise();
             region[j] = k;
             outSlot[j] = f + k;
-            kind[j] = op.kind;
+            kind[j] = op.op;
             second[j] = op.second;
-            constant[j] = op.constant;
+            constB[j] = op.b;
+            constC[j] = op.c;
             a[j] = plan.opInputs[k][0];
-            b[j] = op.second == PointwiseOp.Operand.DIST ? plan.opInputs[k][1]
-                    : op.second == PointwiseOp.Operand.PARAM ? plan.opParams[k][0] : -1;
+            b[j] = op.second == ElementwiseStep.Operand.DIST ? plan.opInputs[k][1]
+                    : op.second == ElementwiseStep.Operand.PARAM ? plan.opParams[k][0] : -1;
             inRegionSlot[f + k] = true;
         }
         output = plan.output;
         List<Integer> in = new ArrayList<>();
         for (int j = 0; j < n; j++) {
             addInput(in, a[j]);
-            if (second[j] == PointwiseOp.Operand.DIST) addInput(in, b[j]);
+            if (second[j] == ElementwiseStep.Operand.DIST) addInput(in, b[j]);
         }
         inputs = in.stream().mapToInt(Integer::intValue).sorted().toArray();
     }
@@ -83,20 +86,20 @@ final class PointwiseProgram {
 
     /**
      * The program of {@code plan}'s tail, or null when there is none: the reduction is to a scalar, its
-     * root is a programmable {@link PointwiseOp} with one value per row, and the tail grows backwards over
+     * root is an element-wise step with one value per row, and the tail grows backwards over
      * such ops whose every consumer is already in it. Operands from outside the tail must hold one value
      * per row too (scalar parameters broadcast).
      */
-    static PointwiseProgram of(Plan plan) {
+    static RowProgram of(Plan plan) {
         int f = plan.frontierRdd.length;
         if (plan.reduce != Plan.Reduce.ALL || plan.output < f || plan.rowScalar == null) return null;
-        int nOps = plan.ops.length;
+        int nOps = plan.steps.length;
         List<List<Integer>> consumers = new ArrayList<>();
         for (int s = 0; s < f + nOps; s++) consumers.add(new ArrayList<>());
         for (int k = 0; k < nOps; k++) for (int s : plan.opInputs[k]) consumers.get(s).add(k);
         boolean[] inRegion = new boolean[nOps];
         for (int k = plan.output - f; k >= 0; k--) {
-            if (!(plan.ops[k] instanceof PointwiseOp op) || !op.programmable() || !plan.rowScalar[f + k]) {
+            if (plan.steps[k].elementwise() == null || !plan.rowScalar[f + k]) {
                 if (k == plan.output - f) return null;
                 continue;
             }
@@ -112,7 +115,7 @@ final class PointwiseProgram {
             inRegion[k] = operandsFit;
             if (!operandsFit && k == plan.output - f) return null;
         }
-        return new PointwiseProgram(plan, inRegion);
+        return new RowProgram(plan, inRegion);
     }
 
     /** Whether op {@code k} runs in the program (the plan's replay skips it). */
@@ -155,11 +158,11 @@ final class PointwiseProgram {
         ensure(rows);
         for (int j = 0; j < region.length; j++) {
             double[] x = values(slots, a[j], rows), out = value[outSlot[j]];
-            Pointwise op = kind[j];
+            Elementwise op = kind[j];
             switch (second[j]) {
-                case NONE -> Kernels.map(op, x, out, rows);
-                case DIST -> Kernels.binaryInto(op.bin, x, values(slots, b[j], rows), out, rows);
-                default -> Kernels.binaryInto(op.bin, x, second[j] == PointwiseOp.Operand.CONST ? constant[j] : scalarParam(params[b[j]]), out, rows);
+                case NONE -> op.map(x, constB[j], constC[j], out, rows);
+                case DIST -> Kernels.binaryInto(op, x, values(slots, b[j], rows), out, rows);
+                default -> Kernels.binaryInto(op, x, second[j] == ElementwiseStep.Operand.CONST ? constB[j] : scalarParam(params[b[j]]), out, rows);
             }
         }
         double[] root = value[output];
@@ -169,10 +172,10 @@ final class PointwiseProgram {
     }
 
     /**
-     * {@code ga += g * da}: for add and sub ({@code da = 1}) that is {@code g} itself, for mul {@code g * b}
-     * (the same products as through {@link Pointwise#da}); {@code y} null means the scalar {@code c}.
+     * {@code ga += gradA(g, ...)}: for add and sub that is {@code g} itself, for mul {@code g * b}, as plain loops
+     * (the same numbers as {@link Elementwise#gradA}); {@code y} null means the number {@code c}.
      */
-    private static void accumulateA(Pointwise op, double[] ga, double[] g, double[] x, double[] y, double c, double[] out, int rows) {
+    private static void accumulateA(Elementwise op, double[] ga, double[] g, double[] x, double[] y, double c, double[] out, int rows) {
         switch (op) {
             case ADD, SUB -> { for (int i = 0; i < rows; i++) ga[i] += g[i]; }
             case MUL -> {
@@ -180,8 +183,8 @@ final class PointwiseProgram {
                 else for (int i = 0; i < rows; i++) ga[i] += g[i] * y[i];
             }
             default -> {
-                if (y == null) for (int i = 0; i < rows; i++) ga[i] += g[i] * op.da(x[i], c, out[i]);
-                else for (int i = 0; i < rows; i++) ga[i] += g[i] * op.da(x[i], y[i], out[i]);
+                if (y == null) for (int i = 0; i < rows; i++) ga[i] += op.gradA(g[i], x[i], c, 0, out[i]);
+                else for (int i = 0; i < rows; i++) ga[i] += op.gradA(g[i], x[i], y[i], 0, out[i]);
             }
         }
     }
@@ -197,11 +200,12 @@ final class PointwiseProgram {
         Arrays.fill(adjoint[output], 0, rows, u);
         for (int j = region.length - 1; j >= 0; j--) {
             double[] g = adjoint[outSlot[j]], out = value[outSlot[j]], x = values(slots, a[j], rows);
-            Pointwise op = kind[j];
+            Elementwise op = kind[j];
             double[] ga = wants(slots, a[j]) ? adjoint[a[j]] : null;
             switch (second[j]) {
                 case NONE -> {
-                    if (ga != null) for (int i = 0; i < rows; i++) ga[i] += g[i] * op.da(x[i], 0, out[i]);
+                    double pb = constB[j], pc = constC[j];
+                    if (ga != null) for (int i = 0; i < rows; i++) ga[i] += op.gradA(g[i], x[i], pb, pc, out[i]);
                 }
                 case DIST -> {
                     double[] y = values(slots, b[j], rows);
@@ -212,19 +216,19 @@ final class PointwiseProgram {
                             case ADD -> { for (int i = 0; i < rows; i++) gb[i] += g[i]; }
                             case SUB -> { for (int i = 0; i < rows; i++) gb[i] += -g[i]; }
                             case MUL -> { for (int i = 0; i < rows; i++) gb[i] += g[i] * x[i]; }
-                            default -> { for (int i = 0; i < rows; i++) gb[i] += g[i] * op.db(x[i], y[i], out[i]); }
+                            default -> { for (int i = 0; i < rows; i++) gb[i] += op.gradB(g[i], x[i], y[i], 0, out[i]); }
                         }
                     }
                 }
                 case CONST -> {
-                    if (ga != null) accumulateA(op, ga, g, x, null, constant[j], out, rows);
+                    if (ga != null) accumulateA(op, ga, g, x, null, constB[j], out, rows);
                 }
                 case PARAM -> {
                     double c = scalarParam(params[b[j]]);
                     if (ga != null) accumulateA(op, ga, g, x, null, c, out, rows);
                     if (paramNeedsGrad[b[j]]) {
                         double s = 0;
-                        for (int i = 0; i < rows; i++) s += g[i] * op.db(x[i], c, out[i]);
+                        for (int i = 0; i < rows; i++) s += op.gradB(g[i], x[i], c, 0, out[i]);
                         paramGrads[b[j]] += s;
                     }
                 }

@@ -1,6 +1,5 @@
-package dev.sparkautograd.dist;
+package dev.sparkautograd;
 
-import dev.sparkautograd.Tensor;
 
 import java.io.Serializable;
 import java.util.List;

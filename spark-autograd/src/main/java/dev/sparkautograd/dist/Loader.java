@@ -1,0 +1,169 @@
+package dev.sparkautograd.dist;
+
+import dev.sparkautograd.Tensor;
+import dev.sparkautograd.tensor.Shapes;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.Function2;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.storage.StorageLevel;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * Reads data into row blocks: a Dataset's columns, {@code double[]} rows, or local tensors. Each source gets
+ * one block layout for all its columns, so they stay aligned block for block. The front class {@code DistData}
+ * calls it; not for users.
+ */
+public final class Loader {
+    private Loader() {}
+
+    /** How blocks are sized and kept (the front's {@code DistData.Options}). */
+    public record Settings(int blockRows, long blockBytes, StorageLevel storageLevel, boolean allowNonFinite) implements java.io.Serializable {
+        /** Rows per block: {@code blockRows} when set, else as many as fit about {@code blockBytes} (as MLlib's InstanceBlock). */
+        int rowsPerBlock(int doublesPerRow) {
+            if (blockRows > 0) return blockRows;
+            int perRow = Math.max(1, doublesPerRow);
+            return (int) Math.max(1, Math.min(Integer.MAX_VALUE / perRow, blockBytes / (8L * perRow)));
+        }
+    }
+
+    /** The columns of one source, aligned: one expression per column over the same blocks. */
+    public static final class Columns {
+        private final Expr.Source source;
+        public final List<Expr> exprs;
+
+        Columns(Expr.Source source, List<String> names, List<int[]> rowShapes) {
+            this.source = source;
+            List<Expr> es = new ArrayList<>();
+            for (int i = 0; i < names.size(); i++) es.add(new Expr(source, i, names.size(), rowShapes.get(i), names.get(i)));
+            this.exprs = List.copyOf(es);
+        }
+
+        /** The raw blocks: one tensor per column. */
+        public JavaRDD<Block> blocks() {
+            return source.rdd;
+        }
+
+        public long rows() {
+            return source.layout.rows;
+        }
+
+        public int numPartitions() {
+            return source.layout.numPartitions;
+        }
+    }
+
+    /**
+     * Numeric, {@code array<double>} (any numeric element type) and ML Vector (dense or sparse) columns. Schema
+     * problems fail here on the driver; one counting job finds the rows per partition and the array widths;
+     * bad cells fail the first job that reads them, naming column and row.
+     */
+    public static Columns fromDataset(Dataset<Row> df, Settings settings, String... columns) {
+        RowReader reader = RowReader.forSchema(df.schema(), columns, settings.allowNonFinite());
+        Dataset<Row> selected = df.select(Arrays.stream(columns).map(df::col).toArray(org.apache.spark.sql.Column[]::new));
+        JavaRDD<InternalRow> rows = selected.queryExecution().toRdd().toJavaRDD();
+        List<long[]> counts = Actions.run(() -> rows.mapPartitions(it -> Collections.singletonList(reader.count(it)).iterator(), true).collect());
+        long[] offsets = offsets(counts);
+        int n = columns.length;
+        int[] widths = new int[n];
+        for (int i = 0; i < n; i++) {
+            if (!reader.isVectorLike(i)) {
+                widths[i] = 1;
+                continue;
+            }
+            widths[i] = -1;
+            long at = -1;
+            for (int p = 0; p < counts.size(); p++) {
+                long w = counts.get(p)[1 + 2 * i];
+                if (w < 0) continue;
+                long row = offsets[p] + counts.get(p)[2 + 2 * i];
+                if (widths[i] < 0) {
+                    widths[i] = (int) w;
+                    at = row;
+                } else if (w != widths[i]) {
+                    throw new BadDataException("column '" + columns[i] + "' has " + w + " values at row " + row + " but "
+                            + widths[i] + " at row " + at + " (ragged arrays)");
+                }
+            }
+            if (widths[i] < 0) widths[i] = 0;
+        }
+        reader.setWidths(widths);
+        int blockRows = settings.rowsPerBlock(Arrays.stream(widths).sum());
+        List<int[]> shapes = new ArrayList<>();
+        for (int i = 0; i < n; i++) shapes.add(reader.rowShape(i));
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(df.sparkSession().sparkContext());
+        return new Columns(source(sc, rows, offsets, (p, it) -> reader.blocks(it, offsets[p], blockRows),
+                "fromDataset " + String.join(", ", columns), settings), Arrays.asList(columns), shapes);
+    }
+
+    /** Rows of {@code cols} values each (one counting job; rows of another length are an error naming the row). */
+    public static Expr fromRows(JavaRDD<double[]> rows, int cols, Settings settings) {
+        if (cols < 0) throw new IllegalArgumentException("fromRows: cols must be non-negative, got " + cols);
+        List<long[]> counts = Actions.run(() -> rows.mapPartitions(it -> {
+            long c = 0;
+            while (it.hasNext()) {
+                it.next();
+                c++;
+            }
+            return Collections.singletonList(new long[] {c}).iterator();
+        }, true).collect());
+        long[] offsets = offsets(counts);
+        int blockRows = settings.rowsPerBlock(cols);
+        boolean allow = settings.allowNonFinite();
+        Expr.Source s = source(JavaSparkContext.fromSparkContext(rows.context()), rows, offsets,
+                (p, it) -> RowReader.rowBlocks(it, offsets[p], blockRows, cols, allow), "fromRows", settings);
+        return new Expr(s, 0, 1, new int[] {cols}, "fromRows");
+    }
+
+    /** Local tensors with the same number of rows, split over {@code numPartitions} partitions (no job runs). */
+    public static Columns parallelize(JavaSparkContext sc, int numPartitions, List<String> names, List<Tensor> columns, Settings settings) {
+        if (columns.isEmpty()) throw new IllegalArgumentException("parallelize: no columns");
+        if (numPartitions < 1) throw new IllegalArgumentException("parallelize: numPartitions must be positive, got " + numPartitions);
+        Tensor[] ts = columns.toArray(new Tensor[0]);
+        int perRow = 0;
+        List<int[]> shapes = new ArrayList<>();
+        for (int i = 0; i < ts.length; i++) {
+            if (ts[i].dim() == 0) throw new IllegalArgumentException("parallelize: column '" + names.get(i) + "' is 0-d; a DistTensor needs rows");
+            if (ts[i].size(0) != ts[0].size(0)) {
+                throw new IllegalArgumentException("parallelize: columns '" + names.get(0) + "' of shape " + Shapes.str(ts[0].shape())
+                        + " and '" + names.get(i) + "' of shape " + Shapes.str(ts[i].shape()) + " have different numbers of rows");
+            }
+            int[] s = ts[i].shape();
+            shapes.add(Arrays.copyOfRange(s, 1, s.length));
+            perRow += Shapes.numel(shapes.get(i));
+        }
+        List<List<Block>> parts = RowReader.split(ts, numPartitions, settings.rowsPerBlock(perRow));
+        // One element per partition (its blocks), so each task carries only its own rows.
+        List<Block[]> data = new ArrayList<>();
+        for (List<Block> part : parts) data.add(part.toArray(new Block[0]));
+        JavaRDD<Block> blocks = sc.parallelize(data, numPartitions).flatMap(a -> Arrays.asList(a).iterator());
+        return new Columns(named(blocks, "parallelize", settings, new Expr.Layout(ts[0].size(0), numPartitions), sc), names, shapes);
+    }
+
+    /** Global index of each partition's first row (and the total at the end), from per-partition counts (element 0). */
+    private static long[] offsets(List<long[]> counts) {
+        long[] offsets = new long[counts.size() + 1];
+        for (int p = 0; p < counts.size(); p++) offsets[p + 1] = offsets[p] + counts.get(p)[0];
+        return offsets;
+    }
+
+    /** The blocks of a counted RDD: each partition's rows read into blocks starting at its offset. */
+    private static <R> Expr.Source source(JavaSparkContext sc, JavaRDD<R> rows, long[] offsets,
+                                          Function2<Integer, Iterator<R>, Iterator<Block>> read, String name, Settings settings) {
+        JavaRDD<Block> blocks = rows.mapPartitionsWithIndex(read, true);
+        return named(blocks, name, settings, new Expr.Layout(offsets[offsets.length - 1], offsets.length - 1), sc);
+    }
+
+    private static Expr.Source named(JavaRDD<Block> blocks, String name, Settings settings, Expr.Layout layout, JavaSparkContext sc) {
+        blocks.setName(name);
+        if (settings.storageLevel() != null) blocks.persist(settings.storageLevel());
+        return new Expr.Source(sc, blocks, layout);
+    }
+}

@@ -1,0 +1,24 @@
+package dev.sparkautograd.dist;
+
+import dev.sparkautograd.Tensor;
+
+import java.io.Serializable;
+
+/**
+ * One op of the block graph: a function of its input blocks (one per DistTensor operand, aligned row for
+ * row) and its local parameters, replayed per block on the executors. What a reduction may fuse is read
+ * from what the step declares ({@link #elementwise()}, {@link #isMatmul()}), never from its class.
+ */
+interface Step extends Serializable {
+    Tensor apply(Tensor[] inputs, Tensor[] params);
+
+    /** This step as a call of the element-wise op table, which the row program can run; null for other steps. */
+    default ElementwiseStep elementwise() {
+        return null;
+    }
+
+    /** Whether this step is {@code block.matmul(parameter)}, whose parameter gradient a reduction may take fused. */
+    default boolean isMatmul() {
+        return false;
+    }
+}
