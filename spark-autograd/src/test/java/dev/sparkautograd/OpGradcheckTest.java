@@ -16,8 +16,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Function;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -27,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The op table: every differentiable op contributes sample inputs, and one generic test runs first-
- * and second-order gradcheck over each. The table must cover every op API.md lists.
+ * and second-order gradcheck over each. The table must cover every op docs/API.md lists.
  */
 class OpGradcheckTest {
 
@@ -154,45 +152,47 @@ class OpGradcheckTest {
         return b.toString();
     }
 
-    /** The table covers every differentiable op API.md lists, and Tensor has a public method for each. */
+    /** The table covers every differentiable op docs/API.md lists, and Tensor has a public method for each. */
     @Test
     void tableCoversEveryApiOp() throws IOException {
         Set<String> apiOps = differentiableOpsInApi();
-        assertTrue(apiOps.size() >= 40, "parsed too few ops from API.md: " + apiOps);
+        assertTrue(apiOps.size() >= 40, "parsed too few ops from docs/API.md: " + apiOps);
         Set<String> covered = new LinkedHashSet<>();
         for (Sample s : table()) covered.add(s.op);
         Set<String> missing = new TreeSet<>(apiOps);
         missing.removeAll(covered);
-        assertEquals(Set.of(), missing, "API.md ops without a sample in the op table");
+        assertEquals(Set.of(), missing, "docs/API.md ops without a sample in the op table");
 
         Set<String> methods = new TreeSet<>();
         for (Method m : Tensor.class.getMethods()) if (Modifier.isPublic(m.getModifiers())) methods.add(m.getName());
         Set<String> absent = new TreeSet<>(apiOps);
         absent.removeAll(methods);
-        assertEquals(Set.of(), absent, "API.md ops Tensor does not have");
+        assertEquals(Set.of(), absent, "docs/API.md ops Tensor does not have");
     }
 
-    /** The names in API.md's "Differentiable ops" paragraph, e.g. `add sub ... where(...) (static)`. */
+    /** Where docs/API.md keeps the list of differentiable ops: a {@code text} code block right after this marker. */
+    static final String OP_LIST_MARKER = "<!-- differentiable-ops";
+
+    /** The names in docs/API.md's list of differentiable ops (white-space separated, in the block after the marker). */
     static Set<String> differentiableOpsInApi() throws IOException {
         String api = Files.readString(apiMd());
-        int start = api.indexOf("Differentiable ops");
-        int end = api.indexOf("In place", start);
-        assertTrue(start >= 0 && end > start, "API.md has no 'Differentiable ops' paragraph");
-        String para = api.substring(start, end);
-        Matcher code = Pattern.compile("`([^`]*)`").matcher(para.substring(para.indexOf(':') + 1));
+        int marker = api.indexOf(OP_LIST_MARKER);
+        assertTrue(marker >= 0, "docs/API.md has no '" + OP_LIST_MARKER + "' marker before its op list");
+        int open = api.indexOf("```text\n", marker), close = open < 0 ? -1 : api.indexOf("```", open + 8);
+        assertTrue(open >= 0 && close > open, "docs/API.md has no ```text block after '" + OP_LIST_MARKER + "'");
         Set<String> names = new LinkedHashSet<>();
-        while (code.find()) {
-            // Drop argument lists, then every remaining identifier is an op name.
-            String body = code.group(1).replaceAll("\\([^)]*\\)", " ");
-            for (String w : body.split("\\s+")) if (w.matches("[a-z][A-Za-z]*")) names.add(w);
+        for (String w : api.substring(open + 8, close).trim().split("\\s+")) {
+            // A word that is not a method name (a typo, an argument list) is an error, not silently skipped.
+            assertTrue(w.matches("[a-z][A-Za-z0-9]*"), "docs/API.md op list: '" + w + "' is not an op name");
+            assertTrue(names.add(w), "docs/API.md op list names '" + w + "' twice");
         }
         return names;
     }
 
+    /** docs/API.md under the project root (the build sets {@code sparkautograd.root}). */
     static Path apiMd() {
-        String root = System.getProperty("sparkautograd.root", ".");
-        Path p = Path.of(root).toAbsolutePath().getParent().resolve("shared/API.md");
-        if (!Files.exists(p)) fail("the API contract is not at " + p + " (../shared beside the checkout)");
+        Path p = Path.of(System.getProperty("sparkautograd.root", ".")).toAbsolutePath().resolve("docs/API.md");
+        if (!Files.exists(p)) fail("the API reference is not at " + p + " (run from the project root, or set -Dsparkautograd.root)");
         return p;
     }
 

@@ -5,15 +5,13 @@ import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -21,25 +19,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The seed cells as tests: the tour's outputs are compared with what the notebooks in ../shared/seeds
- * printed. Deterministic outputs must match byte for byte and in order; outputs of the random cells
- * (after randn) must have the same form, with the numbers left free.
+ * The seed cells as tests: the tour's outputs are compared with what the seed notebooks printed under
+ * PyTorch (test resources {@code seeds/*.txt} beside this class; their README says where they come from).
+ * Deterministic outputs must match byte for byte and in order; outputs of the random cells (after randn)
+ * must have the same form, with the numbers left free.
  */
 public class SeedTourTest {
 
     private static final Pattern OUTPUT = Pattern.compile("^(\\(?\\s*tensor\\(.*|True|False|None|RuntimeError: .*)$");
 
-    static Path seedsDir() {
-        Path p = Path.of(System.getProperty("sparkautograd.root", ".")).toAbsolutePath().getParent().resolve("shared/seeds");
-        if (!Files.isDirectory(p)) fail("the seed notebooks are not at " + p + " (../shared beside the checkout)");
-        return p;
-    }
+    /** The seed files, test resources in {@code seeds/} beside this class; a notebook's id is its file's prefix. */
+    private static final List<String> SEED_FILES = List.of("000_51855310eff0996c.txt", "001_a3370e17b3c1021d.txt",
+            "002_ba8e2218d29328d6.txt", "003_90018b395088c837.txt", "004_6359344f67824ec7.txt");
 
     static String seedText(String id) throws IOException {
-        try (Stream<Path> files = Files.list(seedsDir())) {
-            Path file = files.filter(f -> f.getFileName().toString().startsWith(id + "_")).findFirst()
-                    .orElseThrow(() -> new AssertionError("no seed file " + id + "_*.txt"));
-            return Files.readString(file);
+        String file = SEED_FILES.stream().filter(f -> f.startsWith(id + "_")).findFirst()
+                .orElseThrow(() -> new AssertionError("no seed file " + id + "_*.txt"));
+        try (InputStream in = SeedTourTest.class.getResourceAsStream("seeds/" + file)) {
+            if (in == null) fail("the seed file is not on the test classpath: " + SeedTourTest.class.getPackageName()
+                    .replace('.', '/') + "/seeds/" + file);
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
     }
 
