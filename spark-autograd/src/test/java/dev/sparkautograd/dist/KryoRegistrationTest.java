@@ -135,4 +135,23 @@ class KryoRegistrationTest {
         for (Throwable c = t; c != null; c = c.getCause()) sb.append(c).append(" | ");
         return sb.toString();
     }
+
+    /** Java serialization (Spark's fallback, e.g. in task closures) keeps what Kryo keeps: shapes, values and the bool flag. */
+    @Test
+    void blocksSurviveJavaSerializationWithTheirDtype() throws Exception {
+        Block b = new Block(7, Tensor.of(1, -2, 3), Tensor.of(0, 1, 1).gt(0.5));
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+            out.writeObject(b);
+        }
+        Block back;
+        try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+            back = (Block) in.readObject();
+        }
+        assertEquals(7, back.firstRow());
+        assertTrue(back.column(0).equal(b.column(0)));
+        assertFalse(back.column(0).isBool());
+        assertTrue(back.column(1).isBool(), "a comparison's bool flag survives");
+        assertEquals("tensor([False,  True,  True])", back.column(1).toString());
+    }
 }
