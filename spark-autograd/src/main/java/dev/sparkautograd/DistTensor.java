@@ -184,6 +184,8 @@ public final class DistTensor {
     public DistTensor abs() { return unary(Elementwise.ABS); }
     public DistTensor sin() { return unary(Elementwise.SIN); }
     public DistTensor cos() { return unary(Elementwise.COS); }
+    public DistTensor sinh() { return unary(Elementwise.SINH); }
+    public DistTensor cosh() { return unary(Elementwise.COSH); }
     public DistTensor tanh() { return unary(Elementwise.TANH); }
     public DistTensor sigmoid() { return unary(Elementwise.SIGMOID); }
     public DistTensor relu() { return unary(Elementwise.RELU); }

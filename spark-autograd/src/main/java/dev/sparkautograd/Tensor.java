@@ -361,6 +361,8 @@ public final class Tensor {
     public Tensor abs() { return unary(Elementwise.ABS); }
     public Tensor sin() { return unary(Elementwise.SIN); }
     public Tensor cos() { return unary(Elementwise.COS); }
+    public Tensor sinh() { return unary(Elementwise.SINH); }
+    public Tensor cosh() { return unary(Elementwise.COSH); }
     public Tensor tanh() { return unary(Elementwise.TANH); }
     public Tensor sigmoid() { return unary(Elementwise.SIGMOID); }
     public Tensor relu() { return unary(Elementwise.RELU); }

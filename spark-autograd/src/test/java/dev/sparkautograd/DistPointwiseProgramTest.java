@@ -95,6 +95,8 @@ class DistPointwiseProgramTest {
         ops.put(Elementwise.SQUARE, DistTensor::square);
         ops.put(Elementwise.EXPM1, DistTensor::expm1);
         ops.put(Elementwise.LOG2, DistTensor::log2);
+        ops.put(Elementwise.SINH, DistTensor::sinh);
+        ops.put(Elementwise.COSH, DistTensor::cosh);
         ops.put(Elementwise.POW_SCALAR, t -> t.pow(3));
         ops.put(Elementwise.CLAMP, t -> t.clamp(-0.5, 0.8));
         for (Map.Entry<Elementwise, Function<DistTensor, DistTensor>> e : ops.entrySet()) {

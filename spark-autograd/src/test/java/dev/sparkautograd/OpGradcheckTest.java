@@ -73,6 +73,8 @@ class OpGradcheckTest {
         t.add(new Sample("log1p", l -> l.get(0).log1p(), List.of(pos(25, 5))));
         t.add(new Sample("expm1", l -> l.get(0).expm1(), List.of(r(92, 2, 3))));
         t.add(new Sample("log2", l -> l.get(0).log2(), List.of(pos(93, 5))));
+        t.add(new Sample("sinh", l -> l.get(0).sinh(), List.of(r(94, 2, 3))));
+        t.add(new Sample("cosh", l -> l.get(0).cosh(), List.of(r(95, 2, 3))));
         t.add(new Sample("sqrt", l -> l.get(0).sqrt(), List.of(pos(26, 5))));
         t.add(new Sample("abs", l -> l.get(0).abs(), List.of(spread(2, 3))));
         t.add(new Sample("sin", l -> l.get(0).sin(), List.of(r(27, 5))));

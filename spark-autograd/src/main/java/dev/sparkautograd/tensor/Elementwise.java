@@ -146,6 +146,16 @@ public enum Elementwise implements DoubleBinaryOperator {
         public double gradA(double g, double a, double b, double c, double out) { return g * -Math.sin(a); }
         public <T> T backwardA(Algebra<T> m, T g, Args<T> x) { return m.mul(g, m.neg(m.apply(SIN, x.a()))); }
     },
+    SINH("sinh", "SinhBackward0", 1, Saves.A) {
+        public double f(double a, double b, double c) { return Math.sinh(a); }
+        public double gradA(double g, double a, double b, double c, double out) { return g * Math.cosh(a); }
+        public <T> T backwardA(Algebra<T> m, T g, Args<T> x) { return m.mul(g, m.apply(COSH, x.a())); }
+    },
+    COSH("cosh", "CoshBackward0", 1, Saves.A) {
+        public double f(double a, double b, double c) { return Math.cosh(a); }
+        public double gradA(double g, double a, double b, double c, double out) { return g * Math.sinh(a); }
+        public <T> T backwardA(Algebra<T> m, T g, Args<T> x) { return m.mul(g, m.apply(SINH, x.a())); }
+    },
     TANH("tanh", "TanhBackward0", 1, Saves.OUT) {
         public double f(double a, double b, double c) { return PortableMath.tanh(a); }
         public double gradA(double g, double a, double b, double c, double out) { return tanhGrad(g, out); }
