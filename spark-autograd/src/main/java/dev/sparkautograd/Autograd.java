@@ -161,6 +161,33 @@ public final class Autograd {
         }
     }
 
+    /**
+     * [f(x), H v] for a scalar f: the Hessian-vector product, as {@code torch.autograd.functional.hvp} (strict=False).
+     * Reverse over reverse: the gradient g of f is recorded (createGraph), then {@code H v = d(g . v)/dx}.
+     * PyTorch's hvp takes one more backward (the double-backward trick, H v as a Jacobian-vector product of g);
+     * a scalar's Hessian is symmetric, so {@code H v = (v^T H)^T} and the pass it saves changes nothing.
+     * An f that does not depend on x, or only linearly, gives {@code H v = 0}. Neither result requires grad.
+     */
+    public static List<Tensor> hvp(Function<Tensor, Tensor> f, Tensor x, Tensor v) {
+        if (!Arrays.equals(v.shape, x.shape)) {
+            throw new IllegalArgumentException("hvp: v has invalid size: should be " + Shapes.str(x.shape) + " but got " + Shapes.str(v.shape));
+        }
+        Tensor in = x.detach().clone().requiresGrad_(true);
+        Tensor direction = v.detach();
+        try (Scope s = enableGrad()) {
+            Tensor out = f.apply(in);
+            if (out.numel() != 1) {
+                throw new IllegalArgumentException("hvp: the Tensor returned by the function should contain a single element, got shape "
+                        + Shapes.str(out.shape));
+            }
+            if (!out.requiresGrad()) return List.of(out.detach(), Tensor.zeros(in.shape));
+            Tensor g = grad(List.of(out), List.of(in), null, true, true, true).get(0);
+            if (g == null || !g.requiresGrad()) return List.of(out.detach(), Tensor.zeros(in.shape));
+            Tensor hv = grad(List.of(g.mul(direction).sum()), List.of(in), null, false, false, true).get(0);
+            return List.of(out.detach(), hv == null ? Tensor.zeros(in.shape) : hv);
+        }
+    }
+
     // ---- gradcheck -----------------------------------------------------------------------------
 
     public static final double GRADCHECK_EPS = 1e-6, GRADCHECK_ATOL = 1e-5, GRADCHECK_RTOL = 1e-3;
