@@ -291,6 +291,53 @@ final class Plan implements Serializable {
         });
     }
 
+    /**
+     * One partition's Hessian-vector product of a scalar reduction: {@code bundle} holds the parameter values and,
+     * after them, one direction per parameter with {@code want} (in parameter order). Each block is replayed with
+     * the local engine, its gradient taken with createGraph and {@code d(gradient . direction)/d(params)} added to
+     * the partial, blocks in partition order. The fused matmul and the row program are first-order only: not here.
+     */
+    double[] productPartial(Iterator<Block[]> blocks, Params bundle, boolean[] want) {
+        Tensor[] all = bundle.tensors();
+        Tensor[] params = Arrays.copyOf(all, want.length);
+        List<Tensor> wrt = new ArrayList<>();
+        List<Tensor> directions = new ArrayList<>();
+        int len = 0;
+        for (int i = 0, j = want.length; i < want.length; i++) {
+            if (!want[i]) continue;
+            wrt.add(params[i].requiresGrad_(true));
+            directions.add(all[j++]);
+            len += params[i].numel();
+        }
+        double[] acc = new double[len];
+        while (blocks.hasNext()) {
+            Block[] b = blocks.next();
+            try (Autograd.Scope ignored = Autograd.enableGrad()) {
+                Tensor root = replay(b, params, -1)[output];
+                if (!root.requiresGrad()) continue;
+                List<Tensor> g = Autograd.grad(List.of(root.sum()), wrt, null, true, true, true);
+                Tensor gv = null;
+                for (int k = 0; k < g.size(); k++) {
+                    if (g.get(k) == null || !g.get(k).requiresGrad()) continue;
+                    Tensor term = g.get(k).mul(directions.get(k)).sum();
+                    gv = gv == null ? term : gv.add(term);
+                }
+                if (gv == null) continue;
+                List<Tensor> hv = Autograd.grad(List.of(gv), wrt, null, false, false, true);
+                for (int k = 0, off = 0; k < hv.size(); k++) {
+                    Tensor h = hv.get(k);
+                    int n = wrt.get(k).numel();
+                    if (h != null) {
+                        double[] hd = h.toArrayUnsafe();
+                        for (int i = 0; i < n; i++) acc[off + i] += hd[i];
+                    }
+                    off += n;
+                }
+            }
+        }
+        return acc;
+    }
+
     /** Forward values of one op (no grad): the RDD of a DistTensor op. */
     static Iterator<Block> forward(Iterator<Block[]> blocks, int[] columns, Step op, Params paramValues) {
         Tensor[] params = paramValues.tensors();

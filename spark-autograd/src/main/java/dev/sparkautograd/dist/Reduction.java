@@ -22,6 +22,8 @@ import java.util.Map;
  * <p>For a scalar, the value and the parameter gradients come out of the same job (backward is linear in
  * the upstream gradient, so the job computes d(result)/d(params) and the node's backward only scales it):
  * one pass over the data per training step. Otherwise the backward runs a second, vector-Jacobian job.
+ * With createGraph, a scalar's backward returns the gradient as a node of its own whose backward is a
+ * Hessian-vector product job (second order; a non-scalar's is an error).
  * Partials are summed by {@link TreeReduce} in partition order: the same bits whatever the scheduling.
  */
 final class Reduction {
@@ -188,8 +190,18 @@ final class Reduction {
             Tensor[] grads = new Tensor[nParams + rowLeaves.size()];
             if (onePass) {
                 Tensor g0 = g.dim() == 0 ? g : g.sum();
-                for (int k = 0; k < nParams; k++) if (n.needsInputGrad(k)) grads[k] = g0.mul(n.saved(k));
+                if (Autograd.isGradEnabled()) {
+                    // createGraph: the gradient as a function of the parameters, its backward a Hessian-vector product job
+                    Tensor[] gradient = differentiableGradient(nodeName, n, inputParam, ps, sc, zipped, plan, values, scale);
+                    for (int k = 0; k < nParams; k++) if (n.needsInputGrad(k)) grads[k] = g0.mul(gradient[k]);
+                } else {
+                    for (int k = 0; k < nParams; k++) if (n.needsInputGrad(k)) grads[k] = g0.mul(n.saved(k));
+                }
             } else if (nParams > 0) {
+                if (Autograd.isGradEnabled()) {
+                    throw new IllegalStateException(nodeName + ": createGraph through a distributed reduction to a non-scalar (shape "
+                            + Shapes.str(out.shape()) + ") is not supported; reduce the DistTensor to a scalar (sum() or mean()) to differentiate twice");
+                }
                 boolean[] want = new boolean[ps.length];
                 boolean any = false;
                 for (int k = 0; k < nParams; k++) {
@@ -227,15 +239,99 @@ final class Reduction {
         }
     }
 
+    /**
+     * The gradient of a scalar reduction ({@code scale} times the sum of the blocks' gradients, saved by its node) as a
+     * differentiable function of the parameters that need grad: one node whose output is every gradient flattened and
+     * whose backward, for an upstream {@code u}, is the Hessian-vector product {@code H u}: one job in which each block
+     * differentiates {@code (block gradient) . u} with the local engine (reverse over reverse, exact per block), the
+     * partials summed by the same tree reduce as the gradient. No job runs here.
+     */
+    private static Tensor[] differentiableGradient(String nodeName, Autograd.BackwardContext reduction, List<Integer> inputParam,
+                                                   Tensor[] ps, JavaSparkContext sc, JavaRDD<Block[]> zipped, Plan plan,
+                                                   Params values, double scale) {
+        int wanted = inputParam.size();
+        List<Tensor> wantedParams = new ArrayList<>(wanted);
+        boolean[] want = new boolean[ps.length];
+        int total = 0;
+        for (int i : inputParam) {
+            wantedParams.add(ps[i]);
+            want[i] = true;
+            total += ps[i].numel();
+        }
+        double[] flat = new double[total];
+        for (int k = 0, off = 0; k < wanted; k++) {
+            double[] gk = reduction.saved(k).toArray();
+            System.arraycopy(gk, 0, flat, off, gk.length);
+            off += gk.length;
+        }
+        final int length = total;
+        String productName = nodeName + "Backward";
+        Tensor gradient = Autograd.function(productName, Tensor.wrap(flat, new int[] {total}, false), wantedParams, wantedParams, (n, u) -> {
+            for (int k = 0; k < wanted; k++) n.saved(k); // the parameters must still hold the values the gradient is of
+            Tensor[] directions = new Tensor[wanted];
+            try (Autograd.Scope ignored = Autograd.noGrad()) {
+                Tensor scaled = u.detach().mul(scale);
+                for (int k = 0, off = 0; k < wanted; k++) {
+                    int len = wantedParams.get(k).numel();
+                    directions[k] = scaled.slice(0, off, off + len).reshape(wantedParams.get(k).shape());
+                    off += len;
+                }
+            }
+            double[] r = runProduct(sc, zipped, plan, values, want, directions, length, productName + " (Hessian-vector product)");
+            // H u depends on the parameters and on u: differentiable once, as PyTorch's once_differentiable
+            List<Tensor> dependsOn = new ArrayList<>(wantedParams);
+            dependsOn.add(u);
+            Tensor[] hv = new Tensor[wanted];
+            for (int k = 0, off = 0; k < wanted; k++) {
+                int len = wantedParams.get(k).numel();
+                hv[k] = Autograd.function(productName + "Backward", Tensor.wrap(Arrays.copyOfRange(r, off, off + len),
+                        wantedParams.get(k).shape(), false), dependsOn, null, (n3, gg) -> {
+                    throw new IllegalStateException(productName + ": third derivatives through a distributed reduction are not "
+                            + "supported (its Hessian-vector product is differentiable once)");
+                });
+                off += len;
+            }
+            return hv;
+        });
+        Tensor[] out = new Tensor[wanted];
+        for (int k = 0, off = 0; k < wanted; k++) {
+            int len = wantedParams.get(k).numel();
+            out[k] = gradient.slice(0, off, off + len).reshape(wantedParams.get(k).shape());
+            off += len;
+        }
+        return out;
+    }
+
+    /** One job: {@code H d} over every block for the directions {@code d} of the wanted parameters, tree-reduced in partition order. */
+    private static double[] runProduct(JavaSparkContext sc, JavaRDD<Block[]> zipped, Plan plan, Params values, boolean[] want,
+                                       Tensor[] directions, int length, String jobName) {
+        Params bundle = values;
+        for (Tensor d : directions) bundle = bundle.with(d);
+        Broadcast<Params> bc = sc.broadcast(bundle);
+        try {
+            JavaRDD<double[]> partials = zipped.mapPartitions(
+                    it -> Collections.singletonList(plan.productPartial(it, bc.value(), want)).iterator(), true);
+            partials.setName(jobName);
+            return treeSum(sc, partials, length);
+        } finally {
+            bc.destroy(true);
+        }
+    }
+
+    /** The partials' sum by {@link TreeReduce}, with the configured depth and final combine. */
+    private static double[] treeSum(JavaSparkContext sc, JavaRDD<double[]> partials, int length) {
+        int depth = (int) setting(sc, TREE_DEPTH, 2);
+        long finalAbove = setting(sc, FINAL_COMBINE_ON_EXECUTOR_ABOVE, 1L << 20);
+        if (depth < 1) throw new IllegalArgumentException(TREE_DEPTH + " must be at least 1, got " + depth);
+        return Actions.run(() -> TreeReduce.sum(partials, length, depth, length >= finalAbove));
+    }
+
     /** One job: every partition's partial (value, then the wanted parameter gradients), tree-reduced in partition order. */
     private static double[] runPartials(JavaSparkContext sc, JavaRDD<Block[]> zipped, Plan plan, Params values, boolean[] want,
                                         Tensor u, String jobName) {
         int len = plan.valueNumelForJob();
         for (int i = 0; i < want.length; i++) if (want[i] && u != null) len += Shapes.numel(values.shape(i));
         final int length = len;
-        int depth = (int) setting(sc, TREE_DEPTH, 2);
-        long finalAbove = setting(sc, FINAL_COMBINE_ON_EXECUTOR_ABOVE, 1L << 20);
-        if (depth < 1) throw new IllegalArgumentException(TREE_DEPTH + " must be at least 1, got " + depth);
         // One broadcast per job: the parameter values and the upstream gradient; destroyed when the job is done.
         Broadcast<Params> bc = sc.broadcast(u == null ? values : values.with(u));
         final boolean withUpstream = u != null;
@@ -243,7 +339,7 @@ final class Reduction {
             JavaRDD<double[]> partials = zipped.mapPartitions(
                     it -> Collections.singletonList(plan.partial(it, bc.value(), want, withUpstream)).iterator(), true);
             partials.setName(jobName + plan.fusion(want, withUpstream));
-            return Actions.run(() -> TreeReduce.sum(partials, length, depth, length >= finalAbove));
+            return treeSum(sc, partials, length);
         } finally {
             bc.destroy(true);
         }
