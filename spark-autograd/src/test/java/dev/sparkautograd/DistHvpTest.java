@@ -140,6 +140,15 @@ class DistHvpTest {
         assertTrue(again.equal(hv), "hvp and grad(g . v) run the same product job");
     }
 
+    /** Autograd.hessian of a distributed loss: one product job per column, the local Hessian. */
+    @Test
+    void hessianOfADistributedLoss() {
+        Model m = models().findFirst().orElseThrow();
+        Tensor[] h = new Tensor[1];
+        assertEquals(1 + m.x().numel(), DistBehaviourTest.jobsDuring(() -> h[0] = Autograd.hessian(m.dist(), m.x())));
+        assertClose(Autograd.hessian(m.local(), m.x()), h[0], 1e-10, "hessian");
+    }
+
     /** gradgradcheck-style: the product against central differences of the distributed gradient along v. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("models")
