@@ -3,19 +3,22 @@ package dev.sparkautograd.optim;
 /**
  * Adam (Kingma and Ba, 2015) on a flat parameter vector, with PyTorch's defaults (betas 0.9 and 0.999,
  * eps 1e-8) and bias correction. {@code beta1 = 0, beta2 = 0}-free plain SGD is {@link #sgd}.
+ *
+ * <p>Internal: the jobs' minimizer over a flat {@code double[]} until they move to the tensor optimizers
+ * ({@link Adam}, {@link SGD}), which are the public API.
  */
-public final class Adam {
+public final class AdamMinimizer {
 
     private final double lr, beta1, beta2, eps;
     private final boolean plainSgd;
     private final double[] m, v;
     private int t;
 
-    public Adam(int size, double lr) {
+    public AdamMinimizer(int size, double lr) {
         this(size, lr, 0.9, 0.999, 1e-8, false);
     }
 
-    private Adam(int size, double lr, double beta1, double beta2, double eps, boolean plainSgd) {
+    private AdamMinimizer(int size, double lr, double beta1, double beta2, double eps, boolean plainSgd) {
         if (!(lr > 0)) throw new IllegalArgumentException("learning rate must be positive, got " + lr);
         this.lr = lr;
         this.beta1 = beta1;
@@ -27,8 +30,8 @@ public final class Adam {
     }
 
     /** Plain gradient descent: {@code x -= lr * g}. */
-    public static Adam sgd(int size, double lr) {
-        return new Adam(size, lr, 0, 0, 0, true);
+    public static AdamMinimizer sgd(int size, double lr) {
+        return new AdamMinimizer(size, lr, 0, 0, 0, true);
     }
 
     /** Updates {@code x} in place from the gradient {@code g} at {@code x}. */
