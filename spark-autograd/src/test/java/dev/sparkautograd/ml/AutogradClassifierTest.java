@@ -11,6 +11,10 @@ import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator;
 import org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator;
 import org.apache.spark.ml.feature.VectorAssembler;
 import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.tuning.CrossValidator;
+import org.apache.spark.ml.tuning.CrossValidatorModel;
+import org.apache.spark.ml.tuning.ParamGridBuilder;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -62,7 +66,7 @@ class AutogradClassifierTest {
      * Runs {@code body} on a local[2] session with the project's Spark defaults except
      * {@code spark.kryo.registrationRequired}: Spark's own LogisticRegression ships classes that Spark does not
      * register with Kryo (org.apache.spark.ml.stat.SummarizerBuffer, ...), so it cannot run under the project's
-     * registration-required setting. The shared session is stopped first (one SparkContext per JVM) and
+     * registration-required setting, nor can BinaryClassificationEvaluator. The shared session is stopped first (one SparkContext per JVM) and
      * made afresh by the next test that asks for it.
      */
     static void withSparkMllibSession(Consumer<SparkSession> body) {
@@ -165,6 +169,26 @@ class AutogradClassifierTest {
         assertTrue(accuracy.evaluate(linear.transform(df)) < 0.8, "a linear model cannot separate XOR");
         assertEquals(1.0, accuracy.evaluate(mlp.transform(df)), "the MLP's accuracy on XOR");
         assertEquals(List.of("0.weight", "0.bias", "2.weight", "2.bias"), List.copyOf(mlp.parameters().keySet()));
+    }
+
+    /** In the lenient session: BinaryClassificationEvaluator ships org.apache.spark.mllib.evaluation.binary.BinaryLabelCounter, unregistered. */
+    @Test
+    void crossValidatorPicksRegParam() {
+        withSparkMllibSession(spark -> crossValidate(assembler().transform(data(spark, 240, 2, 6))));
+    }
+
+    static void crossValidate(Dataset<Row> df) {
+        AutogradClassifier clf = new AutogradClassifier().setMaxIter(50);
+        ParamMap[] grid = new ParamGridBuilder().addGrid(clf.regParam(), new double[] {0.001, 10.0}).build();
+        BinaryClassificationEvaluator auc = new BinaryClassificationEvaluator();
+        CrossValidatorModel cv = new CrossValidator().setEstimator(clf).setEstimatorParamMaps(grid).setEvaluator(auc)
+                .setNumFolds(2).setSeed(7).fit(df);
+        double[] metrics = cv.avgMetrics();
+        assertEquals(2, metrics.length);
+        assertTrue(metrics[0] > metrics[1], "a strong penalty shrinks the weights and the fit: AUC " + metrics[0] + " vs " + metrics[1]);
+        AutogradClassificationModel best = (AutogradClassificationModel) cv.bestModel();
+        assertEquals(0.001, ((AutogradClassifier) best.parent()).getRegParam());
+        assertTrue(auc.evaluate(best.transform(df)) > 0.75);
     }
 
     @Test
