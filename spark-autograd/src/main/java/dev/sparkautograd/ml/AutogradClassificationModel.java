@@ -8,8 +8,22 @@ import org.apache.spark.ml.linalg.DenseVector;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.DefaultParamsReader$;
+import org.apache.spark.ml.util.DefaultParamsWriter$;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWritable;
+import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -18,7 +32,7 @@ import java.util.Map;
  * or {@code [1 - sigmoid(z), sigmoid(z)]}) and {@code prediction}. The parameters are kept as plain arrays
  * (the model is serialized into Spark's transform); the network is rebuilt from them once per JVM.
  */
-public class AutogradClassificationModel extends ProbabilisticClassificationModel<Vector, AutogradClassificationModel> {
+public class AutogradClassificationModel extends ProbabilisticClassificationModel<Vector, AutogradClassificationModel> implements MLWritable {
     private static final long serialVersionUID = 1L;
 
     private final String uid;
@@ -30,11 +44,12 @@ public class AutogradClassificationModel extends ProbabilisticClassificationMode
     private final AutogradTrainingSummary summary;
     private transient volatile Module network;
 
-    AutogradClassificationModel(String uid, int numClasses, int[] hiddenLayers, String activation, Module trained, AutogradTrainingSummary summary) {
-        this(Uids.stash(uid), numClasses, hiddenLayers, activation, trained, summary, true);
+    AutogradClassificationModel(String uid, int numClasses, int[] hiddenLayers, String activation, Map<String, Tensor> parameters,
+                                AutogradTrainingSummary summary) {
+        this(Uids.stash(uid), numClasses, hiddenLayers, activation, parameters, summary, true);
     }
 
-    private AutogradClassificationModel(String uid, int numClasses, int[] hiddenLayers, String activation, Module trained,
+    private AutogradClassificationModel(String uid, int numClasses, int[] hiddenLayers, String activation, Map<String, Tensor> parameters,
                                         AutogradTrainingSummary summary, boolean stashed) {
         this.uid = uid;
         Uids.done();
@@ -42,7 +57,7 @@ public class AutogradClassificationModel extends ProbabilisticClassificationMode
         this.hiddenLayers = hiddenLayers.clone();
         this.activation = activation;
         this.summary = summary;
-        for (Map.Entry<String, Tensor> e : trained.stateDict().entrySet()) {
+        for (Map.Entry<String, Tensor> e : parameters.entrySet()) {
             values.put(e.getKey(), e.getValue().toArray());
             shapes.put(e.getKey(), e.getValue().shape());
         }
@@ -71,8 +86,22 @@ public class AutogradClassificationModel extends ProbabilisticClassificationMode
         return out;
     }
 
+    /** Whether this model has the summary of its training (a loaded model has none, as in Spark). */
+    public boolean hasSummary() {
+        return summary != null;
+    }
+
     public AutogradTrainingSummary summary() {
+        if (summary == null) throw new IllegalStateException("No training summary available for this AutogradClassificationModel (a loaded model has none)");
         return summary;
+    }
+
+    public int[] hiddenLayers() {
+        return hiddenLayers.clone();
+    }
+
+    public String activation() {
+        return activation;
     }
 
     private boolean oneLogit() {
@@ -137,7 +166,85 @@ public class AutogradClassificationModel extends ProbabilisticClassificationMode
 
     @Override
     public AutogradClassificationModel copy(ParamMap extra) {
-        AutogradClassificationModel m = new AutogradClassificationModel(uid, numClasses, hiddenLayers, activation, network(), summary);
+        AutogradClassificationModel m = new AutogradClassificationModel(uid, numClasses, hiddenLayers, activation, parameters(), summary);
         return copyValues(m, extra).setParent(parent());
+    }
+
+    // ---- save and load -------------------------------------------------------------------------------
+
+    /**
+     * Saves as Spark's models do: the Params as {@code metadata} (JSON), the network's shape as {@code spec}
+     * and the parameters as {@code data} (Parquet, one row per parameter: name, shape, values; exact doubles).
+     */
+    @Override
+    public MLWriter write() {
+        return new Writer(this);
+    }
+
+    public static MLReader<AutogradClassificationModel> read() {
+        return new Reader();
+    }
+
+    public static AutogradClassificationModel load(String path) {
+        return read().load(path);
+    }
+
+    static final StructType SPEC = new StructType().add("numClasses", DataTypes.IntegerType, false)
+            .add("hiddenLayers", DataTypes.createArrayType(DataTypes.IntegerType, false), false).add("activation", DataTypes.StringType, false);
+    static final StructType DATA = new StructType().add("index", DataTypes.IntegerType, false).add("name", DataTypes.StringType, false)
+            .add("shape", DataTypes.createArrayType(DataTypes.IntegerType, false), false)
+            .add("values", DataTypes.createArrayType(DataTypes.DoubleType, false), false);
+
+    private static final class Writer extends MLWriter {
+        private final AutogradClassificationModel model;
+
+        Writer(AutogradClassificationModel model) {
+            this.model = model;
+        }
+
+        @Override
+        public void saveImpl(String path) {
+            DefaultParamsWriter$.MODULE$.saveMetadata(model, path, sparkSession());
+            List<Row> spec = List.of(RowFactory.create(model.numClasses, boxed(model.hiddenLayers), model.activation));
+            sparkSession().createDataFrame(spec, SPEC).repartition(1).write().parquet(path + "/spec");
+            List<Row> data = new ArrayList<>();
+            for (String name : model.values.keySet()) {
+                double[] v = model.values.get(name);
+                Double[] b = new Double[v.length];
+                for (int i = 0; i < v.length; i++) b[i] = v[i];
+                data.add(RowFactory.create(data.size(), name, boxed(model.shapes.get(name)), Arrays.asList(b)));
+            }
+            sparkSession().createDataFrame(data, DATA).repartition(1).write().parquet(path + "/data");
+        }
+
+        private static List<Integer> boxed(int[] a) {
+            List<Integer> out = new ArrayList<>();
+            for (int x : a) out.add(x);
+            return out;
+        }
+    }
+
+    private static final class Reader extends MLReader<AutogradClassificationModel> {
+        @Override
+        public AutogradClassificationModel load(String path) {
+            DefaultParamsReader.Metadata meta = DefaultParamsReader$.MODULE$.loadMetadata(path, sparkSession(), AutogradClassificationModel.class.getName());
+            // with the schemas given: Parquet's schema inference is a job whose result (a StructType with arrays)
+            // Kryo would have to ship, and the project runs with spark.kryo.registrationRequired
+            Row spec = sparkSession().read().schema(SPEC).parquet(path + "/spec").first();
+            List<Integer> hidden = spec.getList(1);
+            int[] hiddenLayers = hidden.stream().mapToInt(Integer::intValue).toArray();
+            List<Row> rows = new ArrayList<>(sparkSession().read().schema(DATA).parquet(path + "/data").collectAsList());
+            rows.sort(Comparator.comparingInt(r -> r.getInt(0)));
+            Map<String, Tensor> params = new LinkedHashMap<>();
+            for (Row r : rows) {
+                List<Integer> shape = r.getList(2);
+                List<Double> v = r.getList(3);
+                params.put(r.getString(1), Tensor.fromArray(v.stream().mapToDouble(Double::doubleValue).toArray(),
+                        shape.stream().mapToInt(Integer::intValue).toArray()));
+            }
+            AutogradClassificationModel model = new AutogradClassificationModel(meta.uid(), spec.getInt(0), hiddenLayers, spec.getString(2), params, null);
+            meta.getAndSetParams(model, scala.Option.empty());
+            return model;
+        }
     }
 }

@@ -10,7 +10,10 @@ import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.param.ParamValidators;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.DefaultParamsWritable;
 import org.apache.spark.ml.util.Identifiable$;
+import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.sql.Dataset;
 
 import java.util.Arrays;
@@ -28,7 +31,8 @@ import java.util.Arrays;
  * one Spark job over the rows (cached for the fit). It stops after {@code maxIter} iterations, or when an
  * iteration changes the objective by at most {@code tol * max(|objective|, 1)}.
  */
-public class AutogradClassifier extends ProbabilisticClassifier<Vector, AutogradClassifier, AutogradClassificationModel> {
+public class AutogradClassifier extends ProbabilisticClassifier<Vector, AutogradClassifier, AutogradClassificationModel>
+        implements DefaultParamsWritable {
     private static final long serialVersionUID = 1L;
 
     private final String uid;
@@ -104,6 +108,15 @@ public class AutogradClassifier extends ProbabilisticClassifier<Vector, Autograd
     public AutogradClassifier setActivation(String value) { set(activation, value); return this; }
     public AutogradClassifier setOptimizer(String value) { set(optimizer, value); return this; }
 
+    /** Reads an estimator saved with {@code write().save(path)} (its Params). */
+    public static MLReader<AutogradClassifier> read() {
+        return new DefaultParamsReader<>();
+    }
+
+    public static AutogradClassifier load(String path) {
+        return read().load(path);
+    }
+
     @Override
     public AutogradClassifier copy(ParamMap extra) {
         return defaultCopy(extra);
@@ -116,7 +129,7 @@ public class AutogradClassifier extends ProbabilisticClassifier<Vector, Autograd
         Training.Result r = Training.fit(dataset, getFeaturesCol(), getLabelCol(), numClasses, getHiddenLayers(), getActivation(), getOptimizer(),
                 getMaxIter(), getTol(), getRegParam(), getStepSize(), getSeed());
         Module m = r.module();
-        return new AutogradClassificationModel(uid, numClasses, getHiddenLayers(), getActivation(), m,
+        return new AutogradClassificationModel(uid, numClasses, getHiddenLayers(), getActivation(), m.stateDict(),
                 new AutogradTrainingSummary(r.history(), r.iterations(), r.stoppedBecause()));
     }
 }

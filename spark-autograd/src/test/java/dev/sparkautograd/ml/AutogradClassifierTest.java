@@ -22,7 +22,9 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -189,6 +191,38 @@ class AutogradClassifierTest {
         AutogradClassificationModel best = (AutogradClassificationModel) cv.bestModel();
         assertEquals(0.001, ((AutogradClassifier) best.parent()).getRegParam());
         assertTrue(auc.evaluate(best.transform(df)) > 0.75);
+    }
+
+    @Test
+    void aSavedPipelineModelLoadsAndPredictsTheSameBits(@TempDir Path dir) throws Exception {
+        Dataset<Row> df = data(120, 3, 8);
+        AutogradClassifier clf = new AutogradClassifier().setHiddenLayers(3).setActivation("relu").setRegParam(0.01).setMaxIter(20).setSeed(9);
+        PipelineModel fitted = new Pipeline().setStages(new PipelineStage[] {assembler(), clf}).fit(df);
+        String path = dir.resolve("pipeline").toUri().toString();
+        fitted.write().save(path);
+        PipelineModel loaded = PipelineModel.load(path);
+        AutogradClassificationModel original = (AutogradClassificationModel) fitted.stages()[1], back = (AutogradClassificationModel) loaded.stages()[1];
+        assertEquals(original.uid(), back.uid());
+        assertEquals(List.copyOf(original.parameters().keySet()), List.copyOf(back.parameters().keySet()));
+        assertEquals("relu", back.activation());
+        assertEquals(original.getProbabilityCol(), back.getProbabilityCol());
+        assertTrue(original.hasSummary() && !back.hasSummary(), "a loaded model has no training summary");
+        List<Row> expected = byId(fitted.transform(df)), actual = byId(loaded.transform(df));
+        for (int i = 0; i < expected.size(); i++) {
+            for (int c = 1; c <= 2; c++) {
+                double[] e = ((Vector) expected.get(i).get(c)).toArray(), a = ((Vector) actual.get(i).get(c)).toArray();
+                for (int k = 0; k < e.length; k++) assertEquals(Double.doubleToRawLongBits(e[k]), Double.doubleToRawLongBits(a[k]), "row " + i + " column " + c);
+            }
+            assertEquals(expected.get(i).getDouble(3), actual.get(i).getDouble(3));
+        }
+
+        String estimatorPath = dir.resolve("estimator").toUri().toString();
+        clf.write().save(estimatorPath);
+        AutogradClassifier clfBack = AutogradClassifier.load(estimatorPath);
+        assertEquals(clf.uid(), clfBack.uid());
+        assertEquals(List.of(3), List.of(clfBack.getHiddenLayers()[0]));
+        assertEquals(20, clfBack.getMaxIter());
+        assertEquals(9L, clfBack.getSeed());
     }
 
     @Test
