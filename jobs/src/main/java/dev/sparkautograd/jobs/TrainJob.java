@@ -6,7 +6,7 @@ import dev.sparkautograd.Tensor;
 import dev.sparkautograd.io.Npy;
 import dev.sparkautograd.jobs.models.Model;
 import dev.sparkautograd.jobs.models.Synthetic;
-import dev.sparkautograd.optim.Adam;
+import dev.sparkautograd.optim.AdamMinimizer;
 import dev.sparkautograd.optim.Lbfgs;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
@@ -100,7 +100,7 @@ public final class TrainJob extends SparkJob {
             long trainStart = System.nanoTime();
             String stop = "--max-steps " + maxSteps + " reached";
             Lbfgs lbfgs = null;
-            Adam adam = null;
+            AdamMinimizer adam = null;
             double[] grad = new double[params.length];
             double loss;
             if (optimizer == Optimizer.lbfgs) {
@@ -108,7 +108,7 @@ public final class TrainJob extends SparkJob {
                 loss = lbfgs.value();
                 grad = lbfgs.gradient();
             } else {
-                adam = optimizer == Optimizer.adam ? new Adam(params.length, lr) : Adam.sgd(params.length, lr);
+                adam = optimizer == Optimizer.adam ? new AdamMinimizer(params.length, lr) : AdamMinimizer.sgd(params.length, lr);
                 loss = f.evaluate(params, grad);
             }
             gradNorm[0] = GradientJob.norm(grad);

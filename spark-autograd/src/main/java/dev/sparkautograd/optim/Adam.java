@@ -1,48 +1,81 @@
 package dev.sparkautograd.optim;
 
+import dev.sparkautograd.Tensor;
+
+import java.util.List;
+
 /**
- * Adam (Kingma and Ba, 2015) on a flat parameter vector, with PyTorch's defaults (betas 0.9 and 0.999,
- * eps 1e-8) and bias correction. {@code beta1 = 0, beta2 = 0}-free plain SGD is {@link #sgd}.
+ * Adam (Kingma and Ba, 2015) as {@code torch.optim.Adam}: with {@code g} the gradient plus
+ * {@code weightDecay * p} (L2 regularization; {@link AdamW} decouples it), at step {@code t}
+ * <pre>
+ *   m = beta1 * m + (1 - beta1) * g,   v = beta2 * v + (1 - beta2) * g * g   (vMax = max(vMax, v) with amsgrad)
+ *   p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+ * </pre>
+ * Defaults: betas 0.9 and 0.999, eps 1e-8, no weight decay. State per parameter: {@code "step"} (a number),
+ * {@code "exp_avg"}, {@code "exp_avg_sq"} and, with amsgrad, {@code "max_exp_avg_sq"}.
  */
-public final class Adam {
+public class Adam extends Optimizer {
 
-    private final double lr, beta1, beta2, eps;
-    private final boolean plainSgd;
-    private final double[] m, v;
-    private int t;
-
-    public Adam(int size, double lr) {
-        this(size, lr, 0.9, 0.999, 1e-8, false);
+    public Adam(List<Tensor> params, double lr) {
+        this(params, lr, 0.9, 0.999, 1e-8, 0, false);
     }
 
-    private Adam(int size, double lr, double beta1, double beta2, double eps, boolean plainSgd) {
-        if (!(lr > 0)) throw new IllegalArgumentException("learning rate must be positive, got " + lr);
-        this.lr = lr;
-        this.beta1 = beta1;
-        this.beta2 = beta2;
-        this.eps = eps;
-        this.plainSgd = plainSgd;
-        this.m = new double[size];
-        this.v = new double[size];
+    public Adam(List<Tensor> params, double lr, double beta1, double beta2, double eps, double weightDecay, boolean amsgrad) {
+        super(params);
+        checkNonNegative("learning rate", lr);
+        checkNonNegative("epsilon", eps);
+        if (!(beta1 >= 0 && beta1 < 1)) throw new IllegalArgumentException("Invalid beta parameter at index 0: " + beta1);
+        if (!(beta2 >= 0 && beta2 < 1)) throw new IllegalArgumentException("Invalid beta parameter at index 1: " + beta2);
+        checkNonNegative("weight_decay", weightDecay);
+        group.put("lr", lr);
+        group.put("beta1", beta1);
+        group.put("beta2", beta2);
+        group.put("eps", eps);
+        group.put("weight_decay", weightDecay);
+        group.put("amsgrad", amsgrad);
     }
 
-    /** Plain gradient descent: {@code x -= lr * g}. */
-    public static Adam sgd(int size, double lr) {
-        return new Adam(size, lr, 0, 0, 0, true);
+    /** AdamW applies its weight decay to the parameter itself; Adam adds it to the gradient. */
+    boolean decoupledWeightDecay() {
+        return false;
     }
 
-    /** Updates {@code x} in place from the gradient {@code g} at {@code x}. */
-    public void step(double[] x, double[] g) {
-        t++;
-        if (plainSgd) {
-            for (int i = 0; i < x.length; i++) x[i] -= lr * g[i];
-            return;
-        }
-        double c1 = 1 - Math.pow(beta1, t), c2 = 1 - Math.pow(beta2, t);
-        for (int i = 0; i < x.length; i++) {
-            m[i] = beta1 * m[i] + (1 - beta1) * g[i];
-            v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
-            x[i] -= lr * (m[i] / c1) / (Math.sqrt(v[i] / c2) + eps);
+    @Override
+    protected void update() {
+        double lr = hp("lr"), beta1 = hp("beta1"), beta2 = hp("beta2"), eps = hp("eps"), weightDecay = hp("weight_decay");
+        boolean amsgrad = flag("amsgrad");
+        for (int i = 0; i < params.size(); i++) {
+            Tensor p = params.get(i);
+            if (p.grad() == null) continue;
+            Tensor g = p.grad();
+            java.util.Map<String, Object> s = state.get(i);
+            if (s.isEmpty()) {
+                s.put("step", 0L);
+                s.put("exp_avg", Tensor.zeros(p.shape()));
+                s.put("exp_avg_sq", Tensor.zeros(p.shape()));
+                if (amsgrad) s.put("max_exp_avg_sq", Tensor.zeros(p.shape()));
+            }
+            long step = ((Number) s.get("step")).longValue() + 1;
+            s.put("step", step);
+            if (decoupledWeightDecay()) {
+                p.mul_(1 - lr * weightDecay);
+            } else if (weightDecay != 0) {
+                g = g.add(p.mul(weightDecay));
+            }
+            Tensor m = (Tensor) s.get("exp_avg"), v = (Tensor) s.get("exp_avg_sq");
+            m.mul_(beta1).add_(g.mul(1 - beta1));
+            v.mul_(beta2).add_(g.mul(g).mul(1 - beta2));
+            double biasCorrection1 = 1 - Math.pow(beta1, step), biasCorrection2 = 1 - Math.pow(beta2, step);
+            double stepSize = lr / biasCorrection1;
+            Tensor second = v;
+            if (amsgrad) {
+                Tensor vMax = (Tensor) s.get("max_exp_avg_sq");
+                if (vMax == null) throw new IllegalStateException("amsgrad is on but parameter " + i + "'s state has no max_exp_avg_sq (loaded from a run without amsgrad?)");
+                vMax.copy_(vMax.maximum(v));
+                second = vMax;
+            }
+            Tensor denom = second.sqrt().div(Math.sqrt(biasCorrection2)).add(eps);
+            p.sub_(m.div(denom).mul(stepSize));
         }
     }
 }

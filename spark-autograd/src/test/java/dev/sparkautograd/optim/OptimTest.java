@@ -49,14 +49,14 @@ class OptimTest {
     @Test
     void adamAndSgdDescend() {
         double[] x = {-1.2, 1.0}, g = new double[2];
-        Adam adam = new Adam(2, 0.02);
+        AdamMinimizer adam = new AdamMinimizer(2, 0.02);
         for (int i = 0; i < 5000; i++) {
             rosenbrock(x, g);
             adam.step(x, g);
         }
         assertEquals(1.0, x[0], 1e-2);
         double[] y = {3.0}, gy = new double[1];
-        Adam sgd = Adam.sgd(1, 0.25);
+        AdamMinimizer sgd = AdamMinimizer.sgd(1, 0.25);
         for (int i = 0; i < 60; i++) {
             gy[0] = 2 * y[0];
             sgd.step(y, gy);

@@ -1,0 +1,412 @@
+package dev.sparkautograd.optim;
+
+import dev.sparkautograd.Autograd;
+import dev.sparkautograd.Tensor;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * L-BFGS as {@code torch.optim.LBFGS}, step for step: one {@link #step(Supplier)} runs up to {@code maxIter}
+ * iterations (and about {@code maxEval} closure evaluations) of the two-loop recursion over a history of
+ * {@code historySize} pairs (a pair kept only when {@code y·s > 1e-10}), the first step scaled to
+ * {@code min(1, 1/|g|_1) * lr}, then either a fixed step of {@code lr} (no line search, PyTorch's default)
+ * or PyTorch's strong-Wolfe line search ({@code lineSearchFn = "strong_wolfe"}: bracketing and zoom with
+ * cubic interpolation, c1 = 1e-4, c2 = 0.9, at most 25 evaluations), ported from {@code torch/optim/lbfgs.py}.
+ * It stops on {@code max|g| <= toleranceGrad}, a directional derivative above {@code -toleranceChange},
+ * a step or loss change below {@code toleranceChange}, or the iteration and evaluation limits.
+ *
+ * <p>The closure zeroes the gradients, computes the loss (a local tensor; for a loss over a DistTensor each
+ * call is one Spark job) and calls backward; it runs with grad enabled. The parameters are handled as one
+ * flat vector, as PyTorch does. The state (a single one, kept under parameter 0 as PyTorch does) holds
+ * {@code "func_evals"}, {@code "n_iter"}, {@code "d"}, {@code "t"}, {@code "old_dirs"}, {@code "old_stps"},
+ * {@code "ro"}, {@code "H_diag"}, {@code "prev_flat_grad"} and {@code "prev_loss"}.
+ */
+public final class LBFGS extends Optimizer {
+
+    public static final String STRONG_WOLFE = "strong_wolfe";
+
+    private final int numel;
+
+    /** PyTorch's defaults: lr 1, 20 iterations per step, history 100, no line search. */
+    public LBFGS(List<Tensor> params) {
+        this(params, 1, 20, null, 1e-7, 1e-9, 100, null);
+    }
+
+    public LBFGS(List<Tensor> params, double lr, int maxIter, String lineSearchFn) {
+        this(params, lr, maxIter, null, 1e-7, 1e-9, 100, lineSearchFn);
+    }
+
+    /**
+     * @param maxEval null for PyTorch's default {@code maxIter * 5 / 4}
+     * @param lineSearchFn null (fixed steps of lr) or {@value #STRONG_WOLFE}
+     */
+    public LBFGS(List<Tensor> params, double lr, int maxIter, Integer maxEval, double toleranceGrad, double toleranceChange,
+                 int historySize, String lineSearchFn) {
+        super(params);
+        checkNonNegative("learning rate", lr);
+        if (maxIter < 1) throw new IllegalArgumentException("Invalid max_iter value: " + maxIter);
+        if (maxEval != null && maxEval < 1) throw new IllegalArgumentException("Invalid max_eval value: " + maxEval);
+        if (historySize < 1) throw new IllegalArgumentException("Invalid history_size value: " + historySize);
+        if (lineSearchFn != null && !lineSearchFn.equals(STRONG_WOLFE)) {
+            throw new IllegalArgumentException("only 'strong_wolfe' is supported as line_search_fn, got '" + lineSearchFn + "'");
+        }
+        group.put("lr", lr);
+        group.put("max_iter", maxIter);
+        group.put("max_eval", maxEval != null ? maxEval : maxIter * 5 / 4);
+        group.put("tolerance_grad", toleranceGrad);
+        group.put("tolerance_change", toleranceChange);
+        group.put("history_size", historySize);
+        group.put("line_search_fn", lineSearchFn);
+        int n = 0;
+        for (Tensor p : this.params) n += p.numel();
+        numel = n;
+    }
+
+    /** L-BFGS needs to re-evaluate the loss: use {@link #step(Supplier)}. */
+    @Override
+    protected void update() {
+        throw new IllegalStateException("LBFGS.step needs a closure that reevaluates the model and returns the loss: use step(closure)");
+    }
+
+    /** Runs up to {@code max_iter} iterations; returns the loss of the first closure call (at the parameters on entry). */
+    @Override
+    public Tensor step(Supplier<Tensor> closure) {
+        try (Autograd.Scope ignored = Autograd.noGrad()) {
+            return run(closure);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private Tensor run(Supplier<Tensor> closure) {
+        double lr = hp("lr");
+        int maxIter = (int) hp("max_iter"), maxEval = (int) hp("max_eval"), historySize = (int) hp("history_size");
+        double toleranceGrad = hp("tolerance_grad"), toleranceChange = hp("tolerance_change");
+        String lineSearchFn = (String) group.get("line_search_fn");
+
+        Map<String, Object> st = state.get(0);
+        st.putIfAbsent("func_evals", 0);
+        st.putIfAbsent("n_iter", 0);
+
+        Tensor origLoss = evaluate(closure);
+        double loss = origLoss.item();
+        int currentEvals = 1;
+        st.put("func_evals", ((Number) st.get("func_evals")).intValue() + 1);
+
+        Tensor flatGrad = gatherFlatGrad();
+        boolean optCond = absMax(flatGrad) <= toleranceGrad;
+        if (optCond) return origLoss;
+
+        Tensor d = (Tensor) st.get("d");
+        double t = st.containsKey("t") ? ((Number) st.get("t")).doubleValue() : 0;
+        List<Tensor> oldDirs = (List<Tensor>) st.get("old_dirs"), oldStps = (List<Tensor>) st.get("old_stps");
+        List<Double> ro = (List<Double>) st.get("ro");
+        double hDiag = st.containsKey("H_diag") ? ((Number) st.get("H_diag")).doubleValue() : 1;
+        Tensor prevFlatGrad = (Tensor) st.get("prev_flat_grad");
+        double prevLoss = st.containsKey("prev_loss") ? ((Number) st.get("prev_loss")).doubleValue() : Double.NaN;
+
+        int nIter = 0;
+        while (nIter < maxIter) {
+            nIter++;
+            int globalIter = ((Number) st.get("n_iter")).intValue() + 1;
+            st.put("n_iter", globalIter);
+
+            // the descent direction
+            if (globalIter == 1) {
+                d = flatGrad.neg();
+                oldDirs = new ArrayList<>();
+                oldStps = new ArrayList<>();
+                ro = new ArrayList<>();
+                hDiag = 1;
+            } else {
+                Tensor y = flatGrad.sub(prevFlatGrad);
+                Tensor s = d.mul(t);
+                double ys = y.dot(s).item();
+                if (ys > 1e-10) {
+                    if (oldDirs.size() == historySize) {
+                        oldDirs.remove(0);
+                        oldStps.remove(0);
+                        ro.remove(0);
+                    }
+                    oldDirs.add(y);
+                    oldStps.add(s);
+                    ro.add(1.0 / ys);
+                    hDiag = ys / y.dot(y).item();
+                }
+                int numOld = oldDirs.size();
+                double[] al = new double[numOld];
+                Tensor q = flatGrad.neg();
+                for (int i = numOld - 1; i >= 0; i--) {
+                    al[i] = oldStps.get(i).dot(q).item() * ro.get(i);
+                    q.sub_(oldDirs.get(i).mul(al[i]));
+                }
+                Tensor r = q.mul(hDiag);
+                for (int i = 0; i < numOld; i++) {
+                    double beI = oldDirs.get(i).dot(r).item() * ro.get(i);
+                    r.add_(oldStps.get(i).mul(al[i] - beI));
+                }
+                d = r;
+            }
+            prevFlatGrad = copy(flatGrad);
+            prevLoss = loss;
+
+            // the step length
+            t = globalIter == 1 ? Math.min(1.0, 1.0 / flatGrad.abs().sum().item()) * lr : lr;
+            double gtd = flatGrad.dot(d).item();
+            if (gtd > -toleranceChange) break;
+
+            int lsFuncEvals = 0;
+            if (lineSearchFn != null) {
+                Tensor[] xInit = cloneParams();
+                LineSearchResult ls = strongWolfe(closure, xInit, t, d, loss, flatGrad, gtd, toleranceChange);
+                loss = ls.f();
+                flatGrad = ls.g();
+                t = ls.t();
+                lsFuncEvals = ls.evals();
+                addGrad(t, d);
+                optCond = absMax(flatGrad) <= toleranceGrad;
+            } else {
+                addGrad(t, d);
+                if (nIter != maxIter) {
+                    loss = evaluate(closure).item();
+                    flatGrad = gatherFlatGrad();
+                    optCond = absMax(flatGrad) <= toleranceGrad;
+                    lsFuncEvals = 1;
+                }
+            }
+            currentEvals += lsFuncEvals;
+            st.put("func_evals", ((Number) st.get("func_evals")).intValue() + lsFuncEvals);
+
+            if (nIter == maxIter) break;
+            if (currentEvals >= maxEval) break;
+            if (optCond) break;
+            if (absMax(d.mul(t)) <= toleranceChange) break;
+            if (Math.abs(loss - prevLoss) < toleranceChange) break;
+        }
+
+        st.put("d", d);
+        st.put("t", t);
+        st.put("old_dirs", oldDirs);
+        st.put("old_stps", oldStps);
+        st.put("ro", ro);
+        st.put("H_diag", hDiag);
+        st.put("prev_flat_grad", prevFlatGrad);
+        st.put("prev_loss", prevLoss);
+        return origLoss;
+    }
+
+    /** The closure's loss, evaluated with grad enabled (a scalar tensor). */
+    private static Tensor evaluate(Supplier<Tensor> closure) {
+        Tensor loss;
+        try (Autograd.Scope ignored = Autograd.enableGrad()) {
+            loss = closure.get();
+        }
+        if (loss == null || loss.numel() != 1) {
+            throw new IllegalArgumentException("LBFGS: the closure must return the loss as a one-element tensor, got "
+                    + (loss == null ? "null" : "shape " + Arrays.toString(loss.shape())));
+        }
+        return loss;
+    }
+
+    private Tensor gatherFlatGrad() {
+        List<Tensor> views = new ArrayList<>(params.size());
+        for (Tensor p : params) views.add(p.grad() == null ? Tensor.zeros(p.numel()) : p.grad().reshape(p.numel()));
+        return Tensor.cat(views, 0);
+    }
+
+    /** {@code p += stepSize * update} over the flat vector. */
+    private void addGrad(double stepSize, Tensor update) {
+        int offset = 0;
+        for (Tensor p : params) {
+            int n = p.numel();
+            p.add_(update.slice(0, offset, offset + n).reshape(p.shape()).mul(stepSize));
+            offset += n;
+        }
+    }
+
+    private Tensor[] cloneParams() {
+        Tensor[] x = new Tensor[params.size()];
+        for (int i = 0; i < x.length; i++) x[i] = copy(params.get(i));
+        return x;
+    }
+
+    private void setParams(Tensor[] x) {
+        for (int i = 0; i < x.length; i++) params.get(i).copy_(x[i]);
+    }
+
+    private static double absMax(Tensor t) {
+        return t.abs().max().item();
+    }
+
+    // ---- PyTorch's strong-Wolfe line search (_strong_wolfe, _cubic_interpolate) ----------------------------
+
+    /** A point of the line search: the loss and the flat gradient there. */
+    private record Eval(double f, Tensor g) {}
+
+    private record LineSearchResult(double f, Tensor g, double t, int evals) {}
+
+    /** Loss and flat gradient at {@code x + t d}; the parameters are restored to {@code x} afterwards. */
+    private Eval directionalEvaluate(Supplier<Tensor> closure, Tensor[] x, double t, Tensor d) {
+        addGrad(t, d);
+        double loss = evaluate(closure).item();
+        Tensor flatGrad = gatherFlatGrad();
+        setParams(x);
+        return new Eval(loss, flatGrad);
+    }
+
+    /** The minimizer of the cubic interpolating (x1, f1, g1) and (x2, f2, g2), clamped to the bounds. */
+    static double cubicInterpolate(double x1, double f1, double g1, double x2, double f2, double g2, double[] bounds) {
+        double xminBound, xmaxBound;
+        if (bounds != null) {
+            xminBound = bounds[0];
+            xmaxBound = bounds[1];
+        } else if (x1 <= x2) {
+            xminBound = x1;
+            xmaxBound = x2;
+        } else {
+            xminBound = x2;
+            xmaxBound = x1;
+        }
+        double d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2);
+        double d2Square = d1 * d1 - g1 * g2;
+        if (d2Square >= 0) {
+            double d2 = Math.sqrt(d2Square);
+            double minPos = x1 <= x2
+                    ? x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
+                    : x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
+            return Math.min(Math.max(minPos, xminBound), xmaxBound);
+        }
+        return (xminBound + xmaxBound) / 2.0;
+    }
+
+    private LineSearchResult strongWolfe(Supplier<Tensor> closure, Tensor[] x, double t, Tensor d, double f, Tensor g, double gtd,
+                                         double toleranceChange) {
+        final double c1 = 1e-4, c2 = 0.9;
+        final int maxLs = 25;
+        double dNorm = absMax(d);
+        Eval e = directionalEvaluate(closure, x, t, d);
+        double fNew = e.f();
+        Tensor gNew = e.g();
+        int evals = 1;
+        double gtdNew = gNew.dot(d).item();
+
+        double tPrev = 0, fPrev = f, gtdPrev = gtd;
+        Tensor gPrev = g;
+        boolean done = false;
+        int lsIter = 0;
+        double[] bracket = null, bracketF = null, bracketGtd = null;
+        Tensor[] bracketG = null;
+        while (lsIter < maxLs) {
+            if (fNew > f + c1 * t * gtd || (lsIter > 1 && fNew >= fPrev)) {
+                bracket = new double[] {tPrev, t};
+                bracketF = new double[] {fPrev, fNew};
+                bracketG = new Tensor[] {gPrev, gNew};
+                bracketGtd = new double[] {gtdPrev, gtdNew};
+                break;
+            }
+            if (Math.abs(gtdNew) <= -c2 * gtd) {
+                bracket = new double[] {t};
+                bracketF = new double[] {fNew};
+                bracketG = new Tensor[] {gNew};
+                done = true;
+                break;
+            }
+            if (gtdNew >= 0) {
+                bracket = new double[] {tPrev, t};
+                bracketF = new double[] {fPrev, fNew};
+                bracketG = new Tensor[] {gPrev, gNew};
+                bracketGtd = new double[] {gtdPrev, gtdNew};
+                break;
+            }
+            // extrapolate
+            double minStep = t + 0.01 * (t - tPrev), maxStep = t * 10;
+            double tmp = t;
+            t = cubicInterpolate(tPrev, fPrev, gtdPrev, t, fNew, gtdNew, new double[] {minStep, maxStep});
+            tPrev = tmp;
+            fPrev = fNew;
+            gPrev = gNew;
+            gtdPrev = gtdNew;
+            e = directionalEvaluate(closure, x, t, d);
+            fNew = e.f();
+            gNew = e.g();
+            evals++;
+            gtdNew = gNew.dot(d).item();
+            lsIter++;
+        }
+        if (lsIter == maxLs) {
+            bracket = new double[] {0, t};
+            bracketF = new double[] {f, fNew};
+            bracketG = new Tensor[] {g, gNew};
+        }
+
+        // zoom: refine the bracket until a point satisfies the strong Wolfe conditions
+        boolean insufProgress = false;
+        int lowPos = bracketF[0] <= bracketF[bracketF.length - 1] ? 0 : 1, highPos = 1 - lowPos;
+        while (!done && lsIter < maxLs) {
+            if (Math.abs(bracket[1] - bracket[0]) * dNorm < toleranceChange) break;
+            t = cubicInterpolate(bracket[0], bracketF[0], bracketGtd[0], bracket[1], bracketF[1], bracketGtd[1], null);
+
+            // too close to a bound of the bracket: move away from it, as PyTorch does
+            double bMax = Math.max(bracket[0], bracket[1]), bMin = Math.min(bracket[0], bracket[1]);
+            double eps = 0.1 * (bMax - bMin);
+            if (Math.min(bMax - t, t - bMin) < eps) {
+                if (insufProgress || t >= bMax || t <= bMin) {
+                    t = Math.abs(t - bMax) < Math.abs(t - bMin) ? bMax - eps : bMin + eps;
+                    insufProgress = false;
+                } else {
+                    insufProgress = true;
+                }
+            } else {
+                insufProgress = false;
+            }
+
+            e = directionalEvaluate(closure, x, t, d);
+            fNew = e.f();
+            gNew = e.g();
+            evals++;
+            gtdNew = gNew.dot(d).item();
+            lsIter++;
+
+            if (fNew > f + c1 * t * gtd || fNew >= bracketF[lowPos]) {
+                bracket[highPos] = t;
+                bracketF[highPos] = fNew;
+                bracketG[highPos] = gNew;
+                bracketGtd[highPos] = gtdNew;
+                lowPos = bracketF[0] <= bracketF[1] ? 0 : 1;
+                highPos = 1 - lowPos;
+            } else {
+                if (Math.abs(gtdNew) <= -c2 * gtd) {
+                    done = true;
+                } else if (gtdNew * (bracket[highPos] - bracket[lowPos]) >= 0) {
+                    bracket[highPos] = bracket[lowPos];
+                    bracketF[highPos] = bracketF[lowPos];
+                    bracketG[highPos] = bracketG[lowPos];
+                    bracketGtd[highPos] = bracketGtd[lowPos];
+                }
+                bracket[lowPos] = t;
+                bracketF[lowPos] = fNew;
+                bracketG[lowPos] = gNew;
+                bracketGtd[lowPos] = gtdNew;
+            }
+        }
+        return new LineSearchResult(bracketF[lowPos], bracketG[lowPos], bracket[lowPos], evals);
+    }
+
+    /** The state is one flat-vector state kept under parameter 0: its tensors have {@code numel} values. */
+    @Override
+    protected void checkLoadedState(int index, Map<String, Object> s) {
+        if (index != 0) throw new IllegalArgumentException("loaded state dict has LBFGS state under parameter " + index + "; LBFGS keeps it under parameter 0");
+        for (Map.Entry<String, Object> e : s.entrySet()) {
+            List<?> values = e.getValue() instanceof List ? (List<?>) e.getValue() : List.of(e.getValue() == null ? "" : e.getValue());
+            for (Object v : values) {
+                if (v instanceof Tensor && ((Tensor) v).numel() != numel) {
+                    throw new IllegalArgumentException("loaded state dict has LBFGS " + e.getKey() + " of " + ((Tensor) v).numel()
+                            + " values for parameters of " + numel + " values in all");
+                }
+            }
+        }
+    }
+}
