@@ -3,7 +3,7 @@ package dev.sparkautograd.nn;
 import dev.sparkautograd.Autograd;
 import dev.sparkautograd.DistTensor;
 import dev.sparkautograd.Tensor;
-import dev.sparkautograd.dist.BlockFunction;
+import dev.sparkautograd.BlockFunction;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
