@@ -57,8 +57,11 @@ public final class GenerateJob extends SparkJob {
         int parts = partitions > 0 ? partitions : spark.sparkContext().defaultParallelism();
         Model model = modelOptions.model(modelOptions.features);
         Synthetic syn = new Synthetic(model, rows, parts, seed);
+        claimOutput(spark, output, overwrite);
         long start = System.nanoTime();
-        syn.dataset(spark).write().mode(overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists).parquet(output);
+        describe(spark, modelOptions.kind + ": writing " + rows + " rows");
+        syn.dataset(spark).write().mode(SaveMode.ErrorIfExists).parquet(output);
+        spark.sparkContext().setJobDescription(null);
         double seconds = (System.nanoTime() - start) / 1e9;
         double[] teacher = syn.teacher();
         String teacherFile = HadoopFiles.write(spark, HadoopFiles.child(output, "_teacher.npy"),

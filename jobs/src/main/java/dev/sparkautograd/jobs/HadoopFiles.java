@@ -45,6 +45,20 @@ final class HadoopFiles {
         return p.getFileSystem(spark.sparkContext().hadoopConfiguration()).makeQualified(p).toString();
     }
 
+    /**
+     * The rule of every job's output: an existing {@code path} is refused unless {@code overwrite}, then it is
+     * deleted (a directory with its content) before the job writes anything. Returns null when the path is
+     * free, else the usage error to throw.
+     */
+    static String claimOutput(SparkSession spark, String path, boolean overwrite) throws IOException {
+        Path p = new Path(path);
+        FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+        if (!fs.exists(p)) return null;
+        if (!overwrite) return "the output " + fs.makeQualified(p) + " exists: pass --overwrite to replace it, or choose another --output";
+        if (!fs.delete(p, true)) throw new IOException("cannot delete " + fs.makeQualified(p) + " (--overwrite)");
+        return null;
+    }
+
     /** {@code dir/name}, for a directory given as a path or URI. */
     static String child(String dir, String name) {
         return new Path(new Path(dir), name).toString();
