@@ -221,4 +221,20 @@ class TrainTrustTest {
         assertEquals("train linear: RMSE of the fit", descriptions.get(descriptions.size() - 1));
         assertTrue(descriptions.stream().allMatch(d -> d.startsWith("train linear: ")), descriptions.toString());
     }
+
+    @Test
+    void generateChecksTheFreeSpaceFirstAndReportsEachFile() throws Exception {
+        Path big = tmp.resolve("too-big");
+        String msg = failure(main("generate", "--rows", "1000000000000000", "--features", "10", "--output", big.toString()), 1);
+        assertTrue(msg.matches("spark-autograd generate: 1000000000000000 rows of 10 features take about 92\\.4 PB, but file:/.* has only [\\d.]+ [KMGTP]?B free:"
+                + " lower --rows or write to another --output"), msg);
+        assertFalse(Files.exists(big), "nothing written");
+
+        UserDataTest.Run r = main("generate", "--rows", "300", "--features", "2", "--partitions", "3", "--output", tmp.resolve("small").toString());
+        assertEquals(0, r.exit(), r.err());
+        List<String> written = r.out().lines().filter(l -> l.startsWith("written:")).toList();
+        assertEquals(3, written.size(), r.out());
+        assertTrue(written.get(0).matches("written: +1 of 3 files \\(33%\\), elapsed [\\d.]+ s, ETA \\d+ s"), written.get(0));
+        assertTrue(written.get(2).startsWith("written:  3 of 3 files (100%)"), written.get(2));
+    }
 }
