@@ -24,7 +24,10 @@ final class HadoopFiles {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path p = new Path(path);
         FileSystem fs = p.getFileSystem(conf);
-        try (FSDataOutputStream out = fs.create(p, true)) {
+        // A local file through Hadoop's checksummed file system gets a hidden .name.crc beside it; the jobs' small
+        // driver-side files are read by numpy and image viewers, not by Hadoop, so they are written without one.
+        FileSystem target = fs instanceof org.apache.hadoop.fs.LocalFileSystem local ? local.getRawFileSystem() : fs;
+        try (FSDataOutputStream out = target.create(p, true)) {
             writer.write(out);
         }
         return fs.makeQualified(p).toString();

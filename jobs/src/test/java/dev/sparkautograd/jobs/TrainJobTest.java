@@ -78,6 +78,9 @@ class TrainJobTest {
         assertEquals(800, png.getWidth());
         assertEquals(500, png.getHeight());
         assertTrue(line(out, "plot:").endsWith("/logistic/loss.png"), out);
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(List.of("loss.csv", "loss.png", "params.npy"), files.map(p -> p.getFileName().toString()).sorted().toList(), "no .crc files");
+        }
     }
 
     @Test
@@ -95,5 +98,17 @@ class TrainJobTest {
         Synthetic syn = new Synthetic(new Model(Model.Kind.linear, 3, 1, new int[0]), 5000, 2, 5);
         assertTrue(relativeError(Npy.read(lin.resolve("params.npy")).toArray(), syn.teacher()) < 0.01, outLin);
         assertEquals(Model.LINEAR_NOISE, Double.parseDouble(line(outLin, "RMSE:")), 0.01, outLin);
+    }
+
+    /** The plot: integer step ticks, a log axis when the loss spans decades, a linear one otherwise. */
+    @Test
+    void lossPlotAxes() {
+        List<Double> decades = List.of(0.69, 0.2, 0.05, 0.01, 0.002, 0.0009, 0.0004);
+        org.jfree.chart.JFreeChart chart = LossPlot.chart("t", decades);
+        assertTrue(chart.getXYPlot().getRangeAxis() instanceof org.jfree.chart.axis.LogAxis);
+        double unit = LossPlot.stepTickUnit(chart);
+        assertEquals(Math.rint(unit), unit, 0.0, "integer steps, got " + unit);
+        assertTrue(LossPlot.chart("t", List.of(0.69, 0.5, 0.4, 0.35)).getXYPlot().getRangeAxis() instanceof org.jfree.chart.axis.NumberAxis);
+        assertTrue(LossPlot.chart("t", List.of(-1.0, -2.0, -30.0)).getXYPlot().getRangeAxis() instanceof org.jfree.chart.axis.NumberAxis);
     }
 }
