@@ -64,8 +64,9 @@ final class Progress {
         int left = maxSteps - step;
         if (left <= 0) return "0 s";
         int predicted = predictedStepsLeft();
-        if (predicted >= 0 && predicted < left) {
-            return String.format("~%.0f s, ~%d steps", perStep * predicted, predicted);
+        if (predicted == 0) return "0 s";
+        if (predicted > 0 && predicted < left) {
+            return String.format("~%.0f s, ~%d step%s", perStep * predicted, predicted, predicted == 1 ? "" : "s");
         }
         return String.format("<= %.0f s", perStep * left);
     }

@@ -59,7 +59,7 @@ class TrainJobTest {
                 "--max-steps", "50", "--output", dir.toString());
         List<String> steps = out.lines().filter(l -> l.startsWith("step ")).toList();
         assertTrue(steps.size() >= 5 && steps.size() <= 51, out);
-        assertTrue(steps.get(1).matches("step +1 +loss \\d\\.\\d{8} +\\|grad\\| \\d\\.\\d{3}e[-+]\\d\\d +[\\d,]+ rows/s +elapsed +[\\d.]+ s +ETA (<= \\d+ s|~\\d+ s, ~\\d+ steps)"), steps.get(1));
+        assertTrue(steps.get(1).matches("step +1 +loss \\d\\.\\d{8} +\\|grad\\| \\d\\.\\d{3}e[-+]\\d\\d +[\\d,]+ rows/s +elapsed +[\\d.]+ s +ETA (<= \\d+ s|~\\d+ s, ~\\d+ steps?)"), steps.get(1));
         assertTrue(line(out, "stopped:").startsWith("gradient norm") || line(out, "stopped:").startsWith("no "), out);
 
         Synthetic syn = new Synthetic(new Model(Model.Kind.logistic, 5, 2, new int[0]), 40000, 4, 11);
