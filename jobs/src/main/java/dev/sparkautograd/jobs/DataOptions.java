@@ -263,7 +263,8 @@ public final class DataOptions {
             file = first.toString();
         }
         if (headerLine == null) throw new BadDataException("CSV " + file + " is empty");
-        String[] cells = Csv.parser().parseLine(headerLine);
+        // a byte-order mark (Excel's UTF-8 CSV) is not part of the first column's name
+        String[] cells = Csv.parser().parseLine(Csv.withoutBom(headerLine));
         String[] columns = new String[cells.length];
         for (int i = 0; i < cells.length; i++) columns[i] = noHeader ? "_c" + i : cells[i] == null ? "" : cells[i].strip();
         if (!noHeader && Arrays.stream(columns).allMatch(Csv::isNumber)) {
@@ -296,6 +297,10 @@ public final class DataOptions {
             this.header = header;
             this.allowNonFinite = allowNonFinite;
             this.labels = labels;
+        }
+
+        static String withoutBom(String line) {
+            return line.startsWith("\uFEFF") ? line.substring(1) : line;
         }
 
         static CsvParser parser() {
@@ -350,8 +355,9 @@ public final class DataOptions {
                             file = Labels.show(rawFile);
                         }
                         long line = l.getLong(1);
+                        if (line == 1) text = withoutBom(text);
                         if (line == 1 && header != null) {
-                            if (!text.equals(header)) {
+                            if (!text.equals(withoutBom(header))) {
                                 throw new BadDataException("CSV " + file + " line 1 (" + text + ") is not the header of the other files ("
                                         + header + "): every file needs the same header");
                             }
@@ -413,16 +419,9 @@ public final class DataOptions {
 
     private Dataset<Row> libsvm(SparkSession spark, Labels labels, int d) {
         boolean allow = allowNonFinite;
-        JavaRDD<Row> rows = lines(spark).mapPartitions(it -> {
-            List<Row> out = new ArrayList<>();
-            while (it.hasNext()) {
-                Row l = it.next();
-                String text = l.getString(2);
-                if (text.isBlank() || text.strip().startsWith("#")) continue;
-                out.add(libsvmRow(text, d, l.getString(0), l.getLong(1), allow, labels));
-            }
-            return out.iterator();
-        });
+        JavaRDD<Row> rows = lines(spark)
+                .filter(l -> !l.getString(2).isBlank() && !l.getString(2).strip().startsWith("#"))
+                .map(l -> libsvmRow(l.getString(2), d, l.getString(0), l.getLong(1), allow, labels));
         return spark.createDataFrame(rows, Synthetic.SCHEMA);
     }
 

@@ -22,7 +22,7 @@ import java.io.PrintWriter;
                 "One Parquet file per partition; the teacher's parameters go to",
                 "_teacher.npy in the same directory. Refuses to start when the output's",
                 "file system has less free space than the data need; prints a line per",
-                "file written (per 1% of the files above 100)."})
+                "file written (per 1%% of the files above 100)."})
 public final class GenerateJob extends SparkJob {
 
     @Mixin

@@ -196,6 +196,10 @@ class UserDataTest {
         assertEquals(0, main("gradient", "--input", plain.toString(), "--format", "csv", "--no-header", "--output", tmp.resolve("p.npy").toString()).exit());
         assertEquals(0, main("gradient", "--input", headed.toString(), "--format", "csv", "--output", tmp.resolve("h.npy").toString()).exit());
         assertTrue(Npy.read(tmp.resolve("p.npy")).equal(Npy.read(tmp.resolve("h.npy"))));
+        // a UTF-8 byte-order mark (as Excel writes) is not part of the first column's name
+        Path bom = file("bom.csv", "\uFEFFlabel,a,b\n0,1,2\n1,3,4\n1,-1,0.5\n");
+        assertEquals(0, main("gradient", "--input", bom.toString(), "--format", "csv", "--output", tmp.resolve("bom.npy").toString()).exit());
+        assertTrue(Npy.read(tmp.resolve("bom.npy")).equal(Npy.read(tmp.resolve("h.npy"))));
         Run nan = main("gradient", "--input", file("nan.csv", "a,label\nNaN,1\n2,0\n").toString(), "--format", "csv", "--allow-non-finite",
                 "--output", tmp.resolve("nan.npy").toString());
         assertEquals(0, nan.exit(), nan.err());
