@@ -20,7 +20,9 @@ import java.io.PrintWriter;
                 "mlp: a class index). Each partition draws its rows from (seed, partition",
                 "index): the same seed, rows and partitions give the same files anywhere.",
                 "One Parquet file per partition; the teacher's parameters go to",
-                "_teacher.npy in the same directory."})
+                "_teacher.npy in the same directory. Refuses to start when the output's",
+                "file system has less free space than the data need; prints a line per",
+                "file written (per 1%% of the files above 100)."})
 public final class GenerateJob extends SparkJob {
 
     @Mixin
@@ -52,13 +54,78 @@ public final class GenerateJob extends SparkJob {
         }
     }
 
+    /**
+     * Refuses to start when the output's file system has less free space than the data will take: Parquet of
+     * random doubles hardly compresses, so 8 bytes per value plus 5% (footers, page headers).
+     */
+    private void checkSpace(SparkSession spark, Model model) throws java.io.IOException {
+        double bytes = 8.0 * rows * (model.features() + 1) * 1.05;
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(output);
+        org.apache.hadoop.fs.FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+        org.apache.hadoop.fs.Path existing = fs.makeQualified(p);
+        while (existing.getParent() != null && !fs.exists(existing)) existing = existing.getParent();
+        long free;
+        try {
+            free = fs.getStatus(existing).getRemaining();
+        } catch (UnsupportedOperationException | java.io.IOException e) {
+            return; // a store that does not say (s3a): nothing to check
+        }
+        if (free > 0 && bytes > free) {
+            throw new IllegalStateException(String.format("%d rows of %d features take about %s, but %s has only %s free:"
+                    + " lower --rows or write to another --output", rows, model.features(), size(bytes), existing, size(free)));
+        }
+    }
+
+    static String size(double bytes) {
+        String[] units = {"B", "KB", "MB", "GB", "TB", "PB", "EB"};
+        int u = 0;
+        while (bytes >= 1000 && u < units.length - 1) { bytes /= 1000; u++; }
+        return String.format("%.1f %s", bytes, units[u]);
+    }
+
+    /** One line on stdout each time a partition's file is written: how many, elapsed, ETA. */
+    static final class WriteProgress extends org.apache.spark.scheduler.SparkListener {
+        private final PrintWriter out;
+        private final int partitions;
+        private final long start;
+        private int done;
+
+        WriteProgress(PrintWriter out, int partitions, long start) {
+            this.out = out;
+            this.partitions = partitions;
+            this.start = start;
+        }
+
+        @Override
+        public synchronized void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd end) {
+            if (!end.taskInfo().successful() || done >= partitions) return;
+            done++;
+            double elapsed = (System.nanoTime() - start) / 1e9;
+            if (partitions > 100 && done % (partitions / 100) != 0 && done != partitions) return;
+            out.printf("written:  %d of %d files (%.0f%%), elapsed %.1f s, ETA %.0f s%n", done, partitions,
+                    100.0 * done / partitions, elapsed, elapsed / done * (partitions - done));
+            out.flush();
+        }
+    }
+
     @Override
     public int run(SparkSession spark, PrintWriter out) throws Exception {
         int parts = partitions > 0 ? partitions : spark.sparkContext().defaultParallelism();
         Model model = modelOptions.model(modelOptions.features);
         Synthetic syn = new Synthetic(model, rows, parts, seed);
+        claimOutput(spark, output, overwrite);
+        checkSpace(spark, model);
         long start = System.nanoTime();
-        syn.dataset(spark).write().mode(overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists).parquet(output);
+        describe(spark, modelOptions.kind + ": writing " + rows + " rows");
+        WriteProgress progress = new WriteProgress(out, parts, start);
+        spark.sparkContext().addSparkListener(progress);
+        try {
+            syn.dataset(spark).write().mode(SaveMode.ErrorIfExists).parquet(output);
+        } finally {
+            spark.sparkContext().listenerBus().waitUntilEmpty(); // the last task's line before the summary
+            spark.sparkContext().removeSparkListener(progress);
+            spark.sparkContext().setJobDescription(null);
+        }
         double seconds = (System.nanoTime() - start) / 1e9;
         double[] teacher = syn.teacher();
         String teacherFile = HadoopFiles.write(spark, HadoopFiles.child(output, "_teacher.npy"),

@@ -39,32 +39,50 @@ public final class GradientJob extends SparkJob {
     @Option(names = "--output", paramLabel = "NPY", description = "Where to write the gradient (any Hadoop path; default: ${DEFAULT-VALUE}).")
     String output = "gradient.npy";
 
+    @Option(names = "--reg", paramLabel = "LAMBDA", description = "L2 penalty: the gradient of the mean loss + LAMBDA/2 * |w|^2 over the weights, biases excluded (Spark's regParam; default: ${DEFAULT-VALUE}).")
+    double reg = 0;
+
+    @Option(names = "--overwrite", description = "Replace an existing --output file.")
+    boolean overwrite;
+
     @Override
     protected void validate() {
         String problem = data.validate();
         if (problem != null) throw badOption(problem);
+        if (!(reg >= 0) || Double.isInfinite(reg)) throw badOption("--reg must be a non-negative number, got " + reg);
     }
 
     @Override
     public int run(SparkSession spark, PrintWriter out) throws Exception {
         long start = System.nanoTime();
-        DistData d = DataOptions.distData(data.load(spark, modelOptions));
-        DistTensor x = d.tensor("features"), y = d.tensor("label");
-        Model model = DataOptions.model(modelOptions, x.shape()[1]);
+        claimOutput(spark, output, overwrite);
+        String who = modelOptions.kind.name();
+        describe(spark, who + ": reading and checking the data");
+        DataOptions.Input in = data.load(spark, modelOptions, null);
+        DistData d = in.data();
+        DistTensor x = in.x(), y = in.y();
+        Model model = in.model();
         double[] at = model.initial(initSeed);
         if (params != null) {
-            try (InputStream in = HadoopFiles.open(spark, params)) {
-                at = Npy.read(in).toArray();
+            try (InputStream stream = HadoopFiles.open(spark, params)) {
+                at = Npy.read(stream).toArray();
+            }
+            if (at.length != model.size()) {
+                throw badOption("--params " + params + " holds " + at.length + " values but " + model.describe() + " has " + model.size() + " parameters");
             }
         }
         List<Tensor> ps = model.unflatten(at, true);
+        describe(spark, who + ": loss+gradient");
         Tensor loss = model.loss(x, y, ps);
+        if (reg > 0) loss = loss.add(model.l2(ps, reg));
         loss.backward();
+        spark.sparkContext().setJobDescription(null);
         double[] grad = Model.flatten(ps.stream().map(Tensor::grad).toList());
         double seconds = (System.nanoTime() - start) / 1e9;
         String file = HadoopFiles.write(spark, output, o -> Npy.write(o, grad, grad.length));
         out.printf("model:     %s (%d parameters)%n", model.describe(), model.size());
         out.printf("rows:      %d in %d partitions%n", d.rows(), d.numPartitions());
+        if (in.labelNote() != null) out.printf("labels:    %s%n", in.labelNote());
         out.printf("loss:      %.17g%n", loss.item());
         out.printf("grad norm: %.17g%n", norm(grad));
         out.printf("time:      %.2f s (%,.0f rows/s)%n", seconds, d.rows() / seconds);

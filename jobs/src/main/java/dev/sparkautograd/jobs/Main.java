@@ -5,8 +5,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.UnmatchedArgumentException;
+import org.apache.spark.sql.SparkSession;
 
 import java.io.PrintWriter;
 
@@ -14,8 +18,10 @@ import java.io.PrintWriter;
  * The entry point of every job: {@code bin/spark-autograd} runs it on the embedded local[*] Spark, and
  * spark-submit runs it with {@code --class dev.sparkautograd.jobs.Main} from the thin jar.
  *
- * <p>A job is one class (see {@link SparkJob}) listed in {@code subcommands} below. Usage errors (unknown
- * job, unknown or bad option) print one line on stderr and exit with 2; a failing job exits with 1.
+ * <p>A job is one class (see {@link SparkJob}) listed in {@code subcommands} below. Every failure ends here, as
+ * one line on stderr: usage errors (unknown job, unknown or bad option, an output that exists without
+ * {@code --overwrite}) exit with 2; bad data and other failures exit with 1, and the stack trace goes to a log
+ * file whose path ends the line (or to stderr with {@code --verbose}).
  */
 @Command(name = Main.NAME,
         mixinStandardHelpOptions = true,
@@ -48,6 +54,10 @@ public final class Main implements Runnable {
     @Spec
     CommandSpec spec;
 
+    @Option(names = "--verbose", scope = ScopeType.INHERIT,
+            description = "On failure, print the stack trace on stderr (default: to a log file, whose path is printed).")
+    boolean verbose;
+
     @Override
     public void run() {
         throw new ParameterException(spec.commandLine(), "no job given");
@@ -60,6 +70,15 @@ public final class Main implements Runnable {
     /** Parses {@code args} and runs the job; returns the exit code (0 ok, 1 job failed, 2 usage error). */
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
         return commandLine(out, err).execute(args);
+    }
+
+    /** As {@link #execute(String[], PrintWriter, PrintWriter)}, on {@code session}, which the job does not stop (tests). */
+    static int execute(String[] args, PrintWriter out, PrintWriter err, SparkSession session) {
+        CommandLine main = commandLine(out, err);
+        for (CommandLine job : main.getSubcommands().values()) {
+            if (job.getCommand() instanceof SparkJob j) j.session = session;
+        }
+        return main.execute(args);
     }
 
     static CommandLine commandLine(PrintWriter out, PrintWriter err) {
@@ -79,12 +98,26 @@ public final class Main implements Runnable {
                 .setOut(out)
                 .setErr(err)
                 .setParameterExceptionHandler(Main::usageError)
-                .setExecutionExceptionHandler((ex, cmd, parsed) -> {
-                    ex.printStackTrace(cmd.getErr());
-                    cmd.getErr().println(cmd.getCommandSpec().qualifiedName() + ": failed: " + ex);
-                    cmd.getErr().flush();
-                    return 1;
-                });
+                .setExecutionExceptionHandler(Main::failure);
+    }
+
+    /**
+     * A job failed: one line on stderr naming what was wrong, exit code 1. The stack trace goes to a log file
+     * whose path ends the line, or before the line on stderr with {@code --verbose}.
+     */
+    private static int failure(Exception ex, CommandLine cmd, ParseResult parsed) {
+        PrintWriter err = cmd.getErr();
+        boolean verbose = false;
+        for (ParseResult r = parsed; r != null; r = r.subcommand()) verbose |= r.hasMatchedOption("--verbose");
+        String line = cmd.getCommandSpec().qualifiedName() + ": " + Failures.message(ex);
+        if (verbose) {
+            ex.printStackTrace(err);
+        } else {
+            line += " (stack trace: " + Failures.log(cmd.getCommandSpec().name(), ex) + "; --verbose prints it)";
+        }
+        err.println(line);
+        err.flush();
+        return 1;
     }
 
     /** One line on stderr, exit code 2: no stack trace, no usage dump. */

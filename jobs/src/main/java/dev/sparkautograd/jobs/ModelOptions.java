@@ -8,19 +8,26 @@ import java.util.List;
 /** The model options shared by generate, gradient and train. */
 public final class ModelOptions {
 
+    /** Classes of generated data when --classes is not given. */
+    static final int GENERATED_CLASSES = 3;
+
     @Option(names = "--model", paramLabel = "KIND", description = "logistic, linear, softmax or mlp (default: ${DEFAULT-VALUE}).")
     Model.Kind kind = Model.Kind.logistic;
 
-    @Option(names = "--features", paramLabel = "D", description = "Features per row (default: ${DEFAULT-VALUE}; read from the data when it is given).")
+    @Option(names = "--features", paramLabel = "D", description = "Features per row of generated data and the width of LIBSVM data (default: ${DEFAULT-VALUE}); Parquet and CSV data give their own width.")
     int features = 10;
 
-    @Option(names = "--classes", paramLabel = "K", description = "Classes of softmax and mlp (default: ${DEFAULT-VALUE}).")
-    int classes = 3;
+    @Option(names = "--classes", paramLabel = "K", description = "Classes of softmax and mlp (default: the largest label + 1 of the data; 3 for generated data).")
+    Integer classes;
 
     @Option(names = "--hidden", paramLabel = "H", split = ",", description = "Hidden layer sizes of the mlp (default: 16).")
     List<Integer> hidden = List.of(16);
 
     Model model(int d) {
-        return new Model(kind, d, classes, hidden.stream().mapToInt(Integer::intValue).toArray());
+        return model(d, classes != null ? classes : GENERATED_CLASSES);
+    }
+
+    Model model(int d, int k) {
+        return new Model(kind, d, k, hidden.stream().mapToInt(Integer::intValue).toArray());
     }
 }

@@ -19,14 +19,17 @@ public abstract class SparkJob implements Callable<Integer> {
     @Spec
     protected CommandSpec spec;
 
+    /** A session to run on instead of building one (set by {@link Main#execute} for in-process runs); not stopped. */
+    SparkSession session;
+
     @Override
     public final Integer call() throws Exception {
         validate();
-        SparkSession spark = SparkSessions.forJob(spec.name());
+        SparkSession spark = session != null ? session : SparkSessions.forJob(spec.name());
         try {
             return run(spark, spec.commandLine().getOut());
         } finally {
-            spark.stop();
+            if (session == null) spark.stop();
         }
     }
 
@@ -39,6 +42,17 @@ public abstract class SparkJob implements Callable<Integer> {
     /** A usage error of this job (one line on stderr, exit code 2). */
     protected final RuntimeException badOption(String message) {
         return new picocli.CommandLine.ParameterException(spec.commandLine(), message);
+    }
+
+    /** Applies the jobs' one output rule (see {@link HadoopFiles#claimOutput}): a usage error if it exists without --overwrite. */
+    protected final void claimOutput(SparkSession spark, String path, boolean overwrite) throws java.io.IOException {
+        String problem = HadoopFiles.claimOutput(spark, path, overwrite);
+        if (problem != null) throw badOption(problem);
+    }
+
+    /** Names the Spark jobs that follow in the UI: "{@code <job> <what>}", e.g. "train logistic: step 7 loss+gradient". */
+    protected final void describe(SparkSession spark, String what) {
+        spark.sparkContext().setJobDescription(spec.name() + " " + what);
     }
 
     /** The job's work on {@code spark} (which the job must not stop); returns the process exit code. */

@@ -7,7 +7,7 @@ import dev.sparkautograd.io.Npy;
 import dev.sparkautograd.jobs.models.Model;
 import dev.sparkautograd.jobs.models.Synthetic;
 import dev.sparkautograd.optim.AdamMinimizer;
-import dev.sparkautograd.optim.Lbfgs;
+import dev.sparkautograd.optim.LbfgsMinimizer;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import picocli.CommandLine.Command;
@@ -16,7 +16,6 @@ import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 
 /** Fits a model to a dataset: full-batch L-BFGS, Adam or gradient descent, one Spark job per gradient. */
@@ -25,8 +24,9 @@ import java.util.List;
                 "",
                 "Every loss and gradient is one Spark job over the whole (cached) dataset.",
                 "One line per step: step, loss, gradient norm, rows/s, elapsed time, ETA",
-                "(at --max-steps). Stops when the gradient norm falls below --tolerance,",
-                "when L-BFGS can no longer decrease the loss, or after --max-steps. Writes",
+                "(~: extrapolated from the gradient norm's recent decrease; <=: at --max-steps).",
+                "Stops when the gradient norm falls below --tolerance, when L-BFGS makes no",
+                "more progress (the reason is printed), or after --max-steps. Writes",
                 "params.npy, loss.csv and loss.png to --output. On generated data it also",
                 "compares the fit with the teacher."})
 public final class TrainJob extends SparkJob {
@@ -60,6 +60,12 @@ public final class TrainJob extends SparkJob {
     @Option(names = "--output", paramLabel = "DIR", description = "Directory for params.npy, loss.csv, loss.png (any Hadoop path; default: ${DEFAULT-VALUE}).")
     String output = "train-output";
 
+    @Option(names = "--reg", paramLabel = "LAMBDA", description = "L2 penalty: minimize the mean loss + LAMBDA/2 * |w|^2 over the weights, biases excluded (Spark's regParam; default: ${DEFAULT-VALUE}).")
+    double reg = 0;
+
+    @Option(names = "--overwrite", description = "Replace an existing --output directory.")
+    boolean overwrite;
+
     @Override
     protected void validate() {
         String problem = data.validate();
@@ -67,29 +73,36 @@ public final class TrainJob extends SparkJob {
         if (maxSteps < 1) throw badOption("--max-steps must be positive, got " + maxSteps);
         if (!(lr > 0)) throw badOption("--lr must be positive, got " + lr);
         if (memory < 1) throw badOption("--memory must be positive, got " + memory);
+        if (!(reg >= 0) || Double.isInfinite(reg)) throw badOption("--reg must be a non-negative number, got " + reg);
+        if (!(tolerance >= 0)) throw badOption("--tolerance must not be negative, got " + tolerance);
     }
 
     @Override
     public int run(SparkSession spark, PrintWriter out) throws Exception {
         long start = System.nanoTime();
-        Synthetic syn = data.synthetic(spark, modelOptions);
-        DistData d = DataOptions.distData(data.load(spark, modelOptions)).persist(StorageLevel.MEMORY_AND_DISK());
+        claimOutput(spark, output, overwrite);
+        String who = modelOptions.kind.name();
+        describe(spark, who + ": reading and checking the data");
+        DataOptions.Input in = data.load(spark, modelOptions, StorageLevel.MEMORY_AND_DISK());
+        DistData d = in.data();
         try {
-            DistTensor x = d.tensor("features"), y = d.tensor("label");
-            Model model = DataOptions.model(modelOptions, x.shape()[1]);
+            DistTensor x = in.x(), y = in.y();
+            Model model = in.model();
+            Synthetic syn = in.synthetic();
             long rows = d.rows();
-            out.printf("model:     %s (%d parameters), %s%n", model.describe(), model.size(), optimizer);
-            out.printf("data:      %d rows in %d partitions (%s)%n", rows, d.numPartitions(),
-                    syn != null ? "generated, seed " + data.seed : data.input);
+            out.printf("model:     %s (%d parameters), %s%s%n", model.describe(), model.size(), optimizer,
+                    reg > 0 ? ", L2 penalty " + reg + "/2 |w|^2" : "");
+            out.printf("data:      %d rows in %d partitions (%s)%n", rows, d.numPartitions(), in.source());
+            if (in.labelNote() != null) out.printf("labels:    %s%n", in.labelNote());
             out.flush();
 
-            List<Double> losses = new ArrayList<>();
-            List<double[]> curve = new ArrayList<>(); // step, loss, grad norm, elapsed
-            double[] gradNorm = {Double.NaN};
+            Progress progress = new Progress(out, rows, maxSteps, tolerance);
             int[] evaluations = {0};
             dev.sparkautograd.optim.Objective f = (at, grad) -> {
+                describe(spark, who + ": step " + progress.step() + " loss+gradient");
                 List<Tensor> ps = model.unflatten(at, true);
                 Tensor loss = model.loss(x, y, ps);
+                if (reg > 0) loss = loss.add(model.l2(ps, reg));
                 loss.backward();
                 double[] g = Model.flatten(ps.stream().map(Tensor::grad).toList());
                 System.arraycopy(g, 0, grad, 0, g.length);
@@ -97,60 +110,68 @@ public final class TrainJob extends SparkJob {
                 return loss.item();
             };
             double[] params = model.initial(initSeed);
-            long trainStart = System.nanoTime();
             String stop = "--max-steps " + maxSteps + " reached";
-            Lbfgs lbfgs = null;
+            LbfgsMinimizer lbfgs = null;
             AdamMinimizer adam = null;
             double[] grad = new double[params.length];
-            double loss;
+            double loss, gradNorm;
             if (optimizer == Optimizer.lbfgs) {
-                lbfgs = new Lbfgs(f, params, memory);
+                lbfgs = new LbfgsMinimizer(f, params, memory);
                 loss = lbfgs.value();
                 grad = lbfgs.gradient();
             } else {
                 adam = optimizer == Optimizer.adam ? new AdamMinimizer(params.length, lr) : AdamMinimizer.sgd(params.length, lr);
                 loss = f.evaluate(params, grad);
             }
-            gradNorm[0] = GradientJob.norm(grad);
-            record(out, curve, losses, 0, loss, gradNorm[0], rows, evaluations[0], trainStart, 0);
+            gradNorm = GradientJob.norm(grad);
+            progress.record(loss, gradNorm, model.weightNorm(params), evaluations[0]);
             for (int step = 1; step <= maxSteps; step++) {
-                if (gradNorm[0] < tolerance) {
-                    stop = "gradient norm " + String.format("%.3g", gradNorm[0]) + " < --tolerance " + tolerance;
+                if (gradNorm < tolerance) {
+                    stop = "gradient norm " + String.format("%.3g", gradNorm) + " < --tolerance " + tolerance;
                     break;
                 }
                 if (lbfgs != null) {
-                    if (!lbfgs.step()) {
-                        stop = "no further decrease along the L-BFGS direction (converged to machine precision)";
+                    boolean more = lbfgs.step();
+                    if (lbfgs.iterations() < step) { // no step was taken
+                        stop = lbfgs.stopReason();
                         break;
                     }
                     params = lbfgs.x();
                     loss = lbfgs.value();
-                    gradNorm[0] = lbfgs.gradientNorm();
+                    gradNorm = lbfgs.gradientNorm();
+                    progress.record(loss, gradNorm, model.weightNorm(params), evaluations[0]);
+                    if (!more) {
+                        stop = lbfgs.stopReason();
+                        break;
+                    }
                 } else {
                     adam.step(params, grad);
                     loss = f.evaluate(params, grad);
-                    gradNorm[0] = GradientJob.norm(grad);
+                    gradNorm = GradientJob.norm(grad);
+                    progress.record(loss, gradNorm, model.weightNorm(params), evaluations[0]);
                 }
-                record(out, curve, losses, step, loss, gradNorm[0], rows, evaluations[0], trainStart, maxSteps - step);
-                if (step == maxSteps) stop = "--max-steps " + maxSteps + " reached";
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            out.printf("stopped:   %s, after %d steps and %d loss/gradient evaluations%n", stop, curve.size() - 1, evaluations[0]);
+            out.printf("stopped:   %s, after %d steps and %d loss/gradient evaluations%n", stop, progress.steps(), evaluations[0]);
+            String diverging = reg == 0 && model.isClassifier() ? progress.divergence() : null;
+            if (diverging != null) out.printf("warning:   %s%n", diverging);
 
             final double[] fitted = params;
             String paramsFile = HadoopFiles.write(spark, HadoopFiles.child(output, "params.npy"), o -> Npy.write(o, fitted, fitted.length));
             String csvFile = HadoopFiles.write(spark, HadoopFiles.child(output, "loss.csv"), o -> {
                 StringBuilder sb = new StringBuilder("step,loss,grad_norm,elapsed_s\n");
-                for (double[] c : curve) sb.append(String.format("%d,%.17g,%.17g,%.3f%n", (long) c[0], c[1], c[2], c[3]));
+                for (double[] c : progress.curve()) sb.append(String.format("%d,%.17g,%.17g,%.3f%n", (long) c[0], c[1], c[2], c[3]));
                 o.write(sb.toString().getBytes(StandardCharsets.UTF_8));
             });
             String pngFile = HadoopFiles.write(spark, HadoopFiles.child(output, "loss.png"),
-                    o -> LossPlot.write(o, model.describe() + ", " + optimizer + ", " + rows + " rows", losses));
+                    o -> LossPlot.write(o, model.describe() + ", " + optimizer + ", " + rows + " rows", progress.losses()));
 
+            describe(spark, who + ": " + model.metricName() + " of the fit");
             double metric = model.metric(x, y, fitted);
             out.printf("%-10s %.6f%n", model.metricName() + ":", metric);
             if (syn != null) {
                 double[] teacher = syn.teacher();
+                describe(spark, who + ": " + model.metricName() + " of the teacher");
                 out.printf("teacher:   %s %.6f on the same data", model.metricName(), model.metric(x, y, teacher));
                 if (model.kind() != Model.Kind.mlp) {
                     double num = 0, den = 0;
@@ -170,18 +191,8 @@ public final class TrainJob extends SparkJob {
             return 0;
         } finally {
             d.unpersist();
+            spark.sparkContext().setJobDescription(null);
         }
     }
 
-    private static void record(PrintWriter out, List<double[]> curve, List<Double> losses, int step, double loss, double gradNorm,
-                               long rows, int evaluations, long trainStart, int stepsLeft) {
-        double elapsed = (System.nanoTime() - trainStart) / 1e9;
-        losses.add(loss);
-        curve.add(new double[] {step, loss, gradNorm, elapsed});
-        double rowsPerSecond = evaluations * (double) rows / Math.max(elapsed, 1e-9);
-        double eta = step == 0 ? Double.NaN : elapsed / step * stepsLeft;
-        out.printf("step %4d  loss %.8f  |grad| %.3e  %,11.0f rows/s  elapsed %6.1f s  ETA %s%n",
-                step, loss, gradNorm, rowsPerSecond, elapsed, Double.isNaN(eta) ? "-" : String.format("%.0f s", eta));
-        out.flush();
-    }
 }

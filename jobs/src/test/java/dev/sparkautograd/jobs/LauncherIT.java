@@ -194,4 +194,24 @@ class LauncherIT {
         assertFalse(r.err().lines().anyMatch(l -> l.contains(" ERROR ")), r::toString);
         assertFalse(r.err().contains("Using incubator modules"), r::toString);
     }
+
+    /** A bad cell in the user's CSV, through the launcher: one line on stderr (no Spark task report), exit code 1. */
+    @Test
+    void aBadDataFileIsOneLineOnStderrAndExitCode1(@TempDir Path dir) throws Exception {
+        Path csv = dir.resolve("bad.csv");
+        Files.writeString(csv, "f1,f2,label\n1,2,0\n3,oops,1\n");
+        Processes.Result r = launcher(Duration.ofSeconds(120), e -> {}, "gradient", "--input", csv.toString(), "--format", "csv",
+                "--output", dir.resolve("g.npy").toString());
+        assertEquals(1, r.exit(), r::toString);
+        // Spark may log an unrelated WARN (e.g. a busy UI port on a shared machine): no ERROR, no trace, one message line
+        List<String> lines = r.err().lines().filter(l -> !l.matches("\\d\\d:\\d\\d:\\d\\d\\.\\d{3} WARN .*")).toList();
+        assertEquals(1, lines.size(), r::toString);
+        String err = lines.get(0);
+        assertTrue(err.startsWith("spark-autograd gradient: CSV file:" + csv + " line 3, column 'f2': 'oops' is not a number;"
+                + " fix the cell or remove the row (stack trace: "), r::toString);
+        assertFalse(Files.exists(dir.resolve("g.npy")), r::toString);
+        Path log = Path.of(err.substring(err.indexOf("(stack trace: ") + "(stack trace: ".length(), err.lastIndexOf(';')));
+        assertTrue(Files.readString(log).contains("BadDataException"), log::toString);
+        Files.delete(log);
+    }
 }

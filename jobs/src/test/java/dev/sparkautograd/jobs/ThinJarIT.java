@@ -37,7 +37,8 @@ class ThinJarIT {
             for (String expected : List.of("dev/sparkautograd/Tensor.class",
                     "dev/sparkautograd/dist/AutogradKryoRegistrator.class",
                     "dev/sparkautograd/jobs/Main.class", "dev/sparkautograd/jobs/InfoJob.class",
-                    "dev/sparkautograd/jobs/build.properties", "picocli/CommandLine.class")) {
+                    "dev/sparkautograd/jobs/build.properties", "picocli/CommandLine.class",
+                    "org/jfree/chart/JFreeChart.class")) { // train's plot, drawn on the driver
                 assertTrue(names.contains(expected), expected);
             }
             assertFalse(names.contains("dev/sparkautograd/testing/SharedSpark.class"), "no test classes");

@@ -1,5 +1,6 @@
 package dev.sparkautograd.dist;
 
+import dev.sparkautograd.BadDataException;
 import java.util.function.Supplier;
 
 /**

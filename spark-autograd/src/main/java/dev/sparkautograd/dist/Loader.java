@@ -1,5 +1,6 @@
 package dev.sparkautograd.dist;
 
+import dev.sparkautograd.BadDataException;
 import dev.sparkautograd.Tensor;
 import dev.sparkautograd.tensor.Shapes;
 import org.apache.spark.api.java.JavaRDD;

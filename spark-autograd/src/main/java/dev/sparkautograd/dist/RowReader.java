@@ -1,5 +1,6 @@
 package dev.sparkautograd.dist;
 
+import dev.sparkautograd.BadDataException;
 import dev.sparkautograd.Tensor;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.util.ArrayData;

@@ -20,7 +20,7 @@ class OptimTest {
 
     @Test
     void lbfgsFindsRosenbrocksMinimum() {
-        Lbfgs opt = new Lbfgs(OptimTest::rosenbrock, new double[] {-1.2, 1.0}, 10);
+        LbfgsMinimizer opt = new LbfgsMinimizer(OptimTest::rosenbrock, new double[] {-1.2, 1.0}, 10);
         for (int i = 0; i < 200 && opt.gradientNorm() > 1e-10; i++) {
             if (!opt.step()) break;
         }
@@ -40,7 +40,7 @@ class OptimTest {
             }
             return f;
         };
-        Lbfgs opt = new Lbfgs(q, new double[10], 10);
+        LbfgsMinimizer opt = new LbfgsMinimizer(q, new double[10], 10);
         for (int i = 0; i < 50 && opt.gradientNorm() > 1e-9; i++) opt.step();
         for (int i = 0; i < 10; i++) assertEquals(i, opt.x()[i], 1e-8);
         assertTrue(opt.iterations() <= 20, "iterations " + opt.iterations());

@@ -181,6 +181,28 @@ public final class Model implements Serializable {
         });
     }
 
+    /**
+     * The L2 penalty {@code lambda/2 * |w|^2} over the weights (every parameter but the biases), as Spark's
+     * {@code regParam} with {@code elasticNetParam = 0} and scikit-learn's {@code alpha}-style ridge on a mean loss.
+     */
+    public Tensor l2(List<Tensor> params, double lambda) {
+        Tensor sum = Tensor.scalar(0);
+        for (int i = 0; i < params.size(); i += 2) sum = sum.add(params.get(i).square().sum());
+        return sum.mul(lambda / 2);
+    }
+
+    /** The L2 norm of the weights (every parameter but the biases) of a flat parameter vector. */
+    public double weightNorm(double[] flat) {
+        double s = 0;
+        int at = 0, i = 0;
+        for (int[] shape : shapes()) {
+            int n = numel(shape);
+            if (i++ % 2 == 0) for (int j = at; j < at + n; j++) s += flat[j] * flat[j];
+            at += n;
+        }
+        return Math.sqrt(s);
+    }
+
     /** The name of {@link #metric}: accuracy for classifiers, RMSE for linear regression. */
     public String metricName() {
         return isClassifier() ? "accuracy" : "RMSE";

@@ -1,0 +1,50 @@
+package dev.sparkautograd.jobs;
+
+import dev.sparkautograd.BadDataException;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** How a failed job is reported (see {@link Main}): one line for the user, the stack trace in a log file. */
+final class Failures {
+
+    private Failures() {}
+
+    /**
+     * The one-line message for {@code ex}: the message of a bad-data error anywhere in the cause chain (a task's
+     * failure arrives wrapped in Spark's), else the first line of the exception's own message, else its class.
+     */
+    static String message(Throwable ex) {
+        for (Throwable c = ex; c != null; c = c.getCause()) {
+            if (c instanceof BadDataException) return firstLine(c.getMessage());
+        }
+        String m = ex.getMessage();
+        boolean expected = ex instanceof IllegalArgumentException || ex instanceof IllegalStateException
+                || ex instanceof IOException || ex instanceof org.apache.spark.sql.AnalysisException;
+        if (expected && m != null && !m.isBlank()) return firstLine(m);
+        return "failed: " + ex.getClass().getName() + (m == null || m.isBlank() ? "" : ": " + firstLine(m));
+    }
+
+    private static String firstLine(String m) {
+        String s = m.strip();
+        int nl = s.indexOf('\n');
+        return (nl >= 0 ? s.substring(0, nl) : s).strip();
+    }
+
+    /** Writes {@code ex}'s stack trace to a new file in the temporary directory; returns its path (or why it could not). */
+    static String log(String job, Throwable ex) {
+        StringWriter trace = new StringWriter();
+        ex.printStackTrace(new PrintWriter(trace, true));
+        try {
+            Path file = Files.createTempFile("spark-autograd-" + job + "-", ".log");
+            Files.writeString(file, trace.toString(), StandardCharsets.UTF_8);
+            return file.toString();
+        } catch (IOException | RuntimeException e) {
+            return "not written: " + e.getMessage();
+        }
+    }
+}

@@ -1,0 +1,304 @@
+package dev.sparkautograd.jobs;
+
+import dev.sparkautograd.Tensor;
+import dev.sparkautograd.io.Npy;
+import dev.sparkautograd.testing.SharedSpark;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.parquet.example.data.Group;
+import org.apache.parquet.example.data.simple.SimpleGroupFactory;
+import org.apache.parquet.hadoop.ParquetWriter;
+import org.apache.parquet.hadoop.example.ExampleParquetWriter;
+import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.MessageTypeParser;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobStart;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Files users actually have, through the jobs' real entry point ({@link Main#execute}) on the shared local[2]
+ * session: labels checked in the counting pass, malformed CSV and LIBSVM, Parquet from a non-Spark writer, and
+ * every mistake reported as one line with the right exit code.
+ */
+class UserDataTest {
+
+    static Path tmp;
+
+    @BeforeAll
+    static void dir() throws IOException {
+        tmp = Files.createTempDirectory("user-data");
+    }
+
+    @AfterAll
+    static void clean() throws IOException {
+        try (Stream<Path> files = Files.walk(tmp)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+
+    record Run(int exit, String out, String err) {
+        String line(String key) {
+            return DataJobsTest.line(out, key);
+        }
+    }
+
+    /** Runs {@code args} as bin/spark-autograd would, on the shared session. */
+    static Run main(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int exit = Main.execute(args, new PrintWriter(out, true), new PrintWriter(err, true), SharedSpark.session());
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    static Path file(String name, String content) throws IOException {
+        Path p = tmp.resolve(name);
+        Files.writeString(p, content);
+        return p;
+    }
+
+    /** The one line on stderr of a failed run with exit code {@code exit}; checks it names a readable log with the trace. */
+    static String failure(Run r, int exit) throws IOException {
+        assertEquals(exit, r.exit(), r.out() + r.err());
+        List<String> lines = r.err().lines().toList();
+        assertEquals(1, lines.size(), r.err());
+        String line = lines.get(0);
+        if (exit == 1) {
+            int at = line.lastIndexOf(" (stack trace: ");
+            assertTrue(at > 0, line);
+            Path log = Path.of(line.substring(at + " (stack trace: ".length(), line.indexOf(';', at)));
+            assertTrue(Files.readString(log).contains("\tat "), "stack trace in " + log);
+            Files.delete(log);
+            return line.substring(0, at);
+        }
+        return line;
+    }
+
+    // ---- labels -----------------------------------------------------------------------------------------
+
+    /** 40 rows, features (i mod 7, i mod 5), label {@code labelOf(i)}, as CSV with the label last. */
+    static Path csv(String name, java.util.function.IntUnaryOperator labelOf) throws IOException {
+        StringBuilder sb = new StringBuilder("f1,f2,label\n");
+        for (int i = 0; i < 40; i++) sb.append(i % 7 - 3).append(',').append((i % 5) * 0.5).append(',').append(labelOf.applyAsInt(i)).append('\n');
+        return file(name, sb.toString());
+    }
+
+    @Test
+    void softmaxReadsTheNumberOfClassesFromTheData() throws Exception {
+        Path ten = csv("ten.csv", i -> i % 10);
+        Run r = main("gradient", "--model", "softmax", "--input", ten.toString(), "--format", "csv", "--output", tmp.resolve("ten.npy").toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.line("model:").startsWith("softmax regression, 2 features, 10 classes (30 parameters)"), r.out());
+        assertTrue(r.line("labels:").startsWith("10 classes (0..9"), r.out());
+        assertEquals(30, Npy.read(tmp.resolve("ten.npy")).numel());
+        // zero weights: every class equally likely, loss log(10)
+        assertEquals(Math.log(10), Double.parseDouble(r.line("loss:")), 1e-12);
+
+        // --classes smaller than the data's: the first offending label, its line and file
+        String msg = failure(main("gradient", "--model", "softmax", "--classes", "3", "--input", ten.toString(), "--format", "csv",
+                "--output", tmp.resolve("x.npy").toString()), 1);
+        assertEquals("spark-autograd gradient: label 3 at line 5 of " + ten.toUri().toString().replace("file:///", "file:/")
+                + ": with --classes 3 the labels must be class indices 0..2 (leave out --classes to read the number of classes from the data)", msg);
+        // a negative or fractional class index
+        String neg = failure(main("gradient", "--model", "mlp", "--input", csv("neg.csv", i -> i == 6 ? -1 : i % 2).toString(), "--format", "csv",
+                "--output", tmp.resolve("x.npy").toString()), 1);
+        assertTrue(neg.contains("label -1 at line 8 of ") && neg.endsWith("the labels must be class indices 0, 1, 2, ... (below 100000)"), neg);
+        String one = failure(main("gradient", "--model", "softmax", "--input", csv("zeros.csv", i -> 0).toString(), "--format", "csv",
+                "--output", tmp.resolve("x.npy").toString()), 1);
+        assertTrue(one.contains("every label in ") && one.contains("softmax needs at least 2 classes"), one);
+    }
+
+    @Test
+    void logisticRefusesOtherLabelsAndReadsPlusMinusOneAsZeroOne() throws Exception {
+        Path two = csv("two.csv", i -> i == 11 ? 2 : i % 2);
+        String msg = failure(main("train", "--input", two.toString(), "--format", "csv", "--output", tmp.resolve("t2").toString()), 1);
+        assertTrue(msg.startsWith("spark-autograd train: label 2 at line 13 of file:") && msg.contains("two.csv: logistic regression needs labels 0 and 1 (or -1 and +1)"), msg);
+        assertFalse(Files.exists(tmp.resolve("t2").resolve("params.npy")), "nothing trained");
+
+        Path zeroOne = csv("01.csv", i -> (i * 7 % 3) == 0 ? 1 : 0);
+        Path pm = csv("pm.csv", i -> (i * 7 % 3) == 0 ? 1 : -1);
+        Run a = main("gradient", "--input", zeroOne.toString(), "--format", "csv", "--output", tmp.resolve("01.npy").toString());
+        Run b = main("gradient", "--input", pm.toString(), "--format", "csv", "--output", tmp.resolve("pm.npy").toString());
+        assertEquals(0, a.exit(), a.err());
+        assertEquals(0, b.exit(), b.err());
+        assertEquals("-1/+1 read as 0/1 (logistic regression's labels)", b.line("labels:"));
+        assertFalse(a.out().contains("labels:"), a.out());
+        assertTrue(Npy.read(tmp.resolve("01.npy")).equal(Npy.read(tmp.resolve("pm.npy"))), a.out() + b.out());
+
+        String mixed = failure(main("gradient", "--input", csv("mixed.csv", i -> i % 3 - 1).toString(), "--format", "csv",
+                "--output", tmp.resolve("x.npy").toString()), 1);
+        assertTrue(mixed.matches("spark-autograd gradient: labels mix -1 \\(first at line 2 of file:.*mixed.csv\\) and 0 \\(first at line 3 of file:.*mixed.csv\\):"
+                + " logistic regression needs labels 0 and 1, or -1 and \\+1"), mixed);
+    }
+
+    /** The label checks ride on the counting pass: gradient runs exactly two Spark jobs (count, loss+gradient), each named. */
+    @Test
+    void labelChecksRunNoJobOfTheirOwn() throws Exception {
+        Path data = csv("jobs.csv", i -> i % 4);
+        List<String> descriptions = Collections.synchronizedList(new ArrayList<>());
+        SparkListener listener = new SparkListener() {
+            @Override
+            public void onJobStart(SparkListenerJobStart start) {
+                descriptions.add(String.valueOf(start.properties().getProperty("spark.job.description")));
+            }
+        };
+        SharedSpark.session().sparkContext().addSparkListener(listener);
+        try {
+            Run r = main("gradient", "--model", "softmax", "--input", data.toString(), "--format", "csv", "--output", tmp.resolve("jobs.npy").toString());
+            assertEquals(0, r.exit(), r.err());
+            SharedSpark.session().sparkContext().listenerBus().waitUntilEmpty();
+        } finally {
+            SharedSpark.session().sparkContext().removeSparkListener(listener);
+        }
+        assertEquals(List.of("gradient softmax: reading and checking the data", "gradient softmax: loss+gradient"), descriptions);
+    }
+
+    // ---- CSV and LIBSVM -----------------------------------------------------------------------------------
+
+    @Test
+    void malformedCsvIsOneLineNamingFileLineAndColumn() throws Exception {
+        String header = "f1,f2,label\n1,2,0\n3,4,1\n";
+        String[][] cases = {
+            {header + "5,abc,1\n", "CSV %s line 4, column 'f2': 'abc' is not a number; fix the cell or remove the row"},
+            {header + "5,,1\n", "CSV %s line 4, column 'f2': the cell is empty; fix the cell or remove the row"},
+            {header + "5,6\n", "CSV %s line 4 has 2 cells but the header names 3 columns: column 'label' is missing; fill it in or remove the row"},
+            {header + "5,6,1,7\n", "CSV %s line 4 has 4 cells but the header names 3 columns (f1, f2, label): remove the extra cells, or name their columns in the header"},
+            {header + "5,NaN,1\n", "CSV %s line 4, column 'f2': NaN is not finite; pass --allow-non-finite to allow NaN and infinite values"},
+            {header + "5,6,x\n", "CSV %s line 4, column 'label': 'x' is not a number; fix the cell or remove the row"},
+            {"1,2,0\n3,4,1\n", "CSV %s line 1 (1,2,0) is all numbers, not a header: add a header line naming the columns (e.g. f1,f2,label) or pass --no-header (columns _c0, _c1, ...)"},
+            {"a,b\n1,0\n", "CSV %s has no column 'label' (columns: a, b): name the label column with --label"},
+            {"", "CSV %s is empty"},
+            {"f1,label\n", "no data rows in %s"},
+        };
+        for (int i = 0; i < cases.length; i++) {
+            Path f = file("bad" + i + ".csv", cases[i][0]);
+            String name = i == cases.length - 1 ? f.toString() : "file:" + f;
+            String msg = failure(main("gradient", "--input", f.toString(), "--format", "csv", "--output", tmp.resolve("x.npy").toString()), 1);
+            assertEquals("spark-autograd gradient: " + String.format(cases[i][1], name), msg, cases[i][0]);
+        }
+        // --no-header: columns _c0, _c1, ...; the label _c0 unless --label names another; --allow-non-finite lets NaN in
+        Path plain = file("plain.csv", "0,1,2\n1,3,4\n1,-1,0.5\n");
+        Path headed = file("headed.csv", "label,a,b\n0,1,2\n1,3,4\n1,-1,0.5\n");
+        assertEquals(0, main("gradient", "--input", plain.toString(), "--format", "csv", "--no-header", "--output", tmp.resolve("p.npy").toString()).exit());
+        assertEquals(0, main("gradient", "--input", headed.toString(), "--format", "csv", "--output", tmp.resolve("h.npy").toString()).exit());
+        assertTrue(Npy.read(tmp.resolve("p.npy")).equal(Npy.read(tmp.resolve("h.npy"))));
+        // a UTF-8 byte-order mark (as Excel writes) is not part of the first column's name
+        Path bom = file("bom.csv", "\uFEFFlabel,a,b\n0,1,2\n1,3,4\n1,-1,0.5\n");
+        assertEquals(0, main("gradient", "--input", bom.toString(), "--format", "csv", "--output", tmp.resolve("bom.npy").toString()).exit());
+        assertTrue(Npy.read(tmp.resolve("bom.npy")).equal(Npy.read(tmp.resolve("h.npy"))));
+        Run nan = main("gradient", "--input", file("nan.csv", "a,label\nNaN,1\n2,0\n").toString(), "--format", "csv", "--allow-non-finite",
+                "--output", tmp.resolve("nan.npy").toString());
+        assertEquals(0, nan.exit(), nan.err());
+        assertEquals("NaN", nan.line("loss:"));
+    }
+
+    @Test
+    void malformedLibsvmIsOneLineNamingFileAndLine() throws Exception {
+        String good = "1 1:1.0 2:2.0\n0 1:-0.5\n";
+        String[][] cases = {
+            {good + "1 1=2\n", "LIBSVM %s line 3: '1=2' is not an index:value pair (e.g. 3:0.5)"},
+            {good + "1 0:2\n", "LIBSVM %s line 3: index 0 in '0:2'; LIBSVM indices start at 1"},
+            {good + "1 2:1 1:2\n", "LIBSVM %s line 3: index 1 comes after 2; LIBSVM indices must be increasing"},
+            {good + "1 2:1 2:2\n", "LIBSVM %s line 3: index 2 appears twice; LIBSVM indices must be increasing"},
+            {good + "1 5:1\n", "LIBSVM %s line 3: index 5 is above the width --features 3; pass --features 5 or more"},
+            {good + "one 1:1\n", "LIBSVM %s line 3: the label 'one' is not a number (a line is: label index:value ...)"},
+            {good + "7 1:1\n", "label 7 at line 3 of %s: logistic regression needs labels 0 and 1 (or -1 and +1); for more classes use --model softmax"},
+        };
+        for (int i = 0; i < cases.length; i++) {
+            Path f = file("bad" + i + ".svm", cases[i][0]);
+            String msg = failure(main("gradient", "--input", f.toString(), "--format", "libsvm", "--features", "3", "--output", tmp.resolve("x.npy").toString()), 1);
+            assertEquals("spark-autograd gradient: " + String.format(cases[i][1], "file:" + f), msg, cases[i][0]);
+        }
+        Path empty = file("empty.svm", "");
+        assertEquals("spark-autograd gradient: no data rows in " + empty,
+                failure(main("gradient", "--input", empty.toString(), "--format", "libsvm", "--features", "10", "--output", tmp.resolve("x.npy").toString()), 1));
+    }
+
+    // ---- Parquet from another writer ----------------------------------------------------------------------
+
+    /** Parquet written by parquet-mr's own example writer (no Spark schema in the footer), as pandas/pyarrow would. */
+    static void writeParquet(Path file, String schema, double[][] x, double[] y, boolean asList) throws IOException {
+        MessageType type = MessageTypeParser.parseMessageType(schema);
+        SimpleGroupFactory groups = new SimpleGroupFactory(type);
+        try (ParquetWriter<Group> w = ExampleParquetWriter.builder(new org.apache.hadoop.fs.Path(file.toUri()))
+                .withType(type).withConf(new Configuration()).build()) {
+            for (int i = 0; i < y.length; i++) {
+                Group g = groups.newGroup();
+                if (asList) {
+                    Group list = g.addGroup("features");
+                    for (double v : x[i]) list.addGroup("list").append("element", v);
+                } else {
+                    for (int j = 0; j < x[i].length; j++) g.append("f" + (j + 1), x[i][j]);
+                }
+                g.append("label", y[i]);
+                w.write(g);
+            }
+        }
+    }
+
+    @Test
+    void parquetFromANonSparkWriterLoads() throws Exception {
+        double[][] x = {{1, 2}, {-0.5, 0}, {3, -1}, {0.25, 0.75}};
+        double[] y = {1, 0, 1, 0};
+        Path lists = tmp.resolve("lists.parquet"), columns = tmp.resolve("columns.parquet");
+        writeParquet(lists, "message m { required group features (LIST) { repeated group list { required double element; } } required double label; }", x, y, true);
+        writeParquet(columns, "message m { required double f1; required double f2; required double label; }", x, y, false);
+        Path params = tmp.resolve("pq-params.npy");
+        Npy.write(params, Tensor.of(0.3, -0.2, 0.1));
+        Tensor w = Tensor.of(0.3, -0.2).requiresGrad_(true), b = Tensor.scalar(0.1).requiresGrad_(true);
+        Tensor z = Tensor.of(1, 2, -0.5, 0, 3, -1, 0.25, 0.75).reshape(4, 2).matmul(w).add(b);
+        z.softplus().sub(Tensor.of(y).mul(z)).mean().backward();
+        Tensor expected = Tensor.cat(List.of(w.grad(), b.grad().reshape(1)), 0);
+        for (Path p : List.of(lists, columns)) {
+            Path out = tmp.resolve(p.getFileName() + ".npy");
+            Run r = main("gradient", "--input", p.toString(), "--params", params.toString(), "--output", out.toString());
+            assertEquals(0, r.exit(), p + ": " + r.err());
+            assertTrue(Npy.read(out).allclose(expected, 1e-12, 1e-14), r.out());
+        }
+        // a label outside the model's: named with its row and file
+        writeParquet(tmp.resolve("five.parquet"), "message m { required double f1; required double f2; required double label; }", x, new double[] {1, 0, 5, 0}, false);
+        String msg = failure(main("gradient", "--input", tmp.resolve("five.parquet").toString(), "--output", tmp.resolve("x.npy").toString()), 1);
+        assertTrue(msg.startsWith("spark-autograd gradient: label 5 at row 3 of file:") && msg.contains("five.parquet: logistic regression needs"), msg);
+    }
+
+    // ---- one-line errors ----------------------------------------------------------------------------------
+
+    @Test
+    void mistakesAreOneLineWithExitCodesAndVerbosePrintsTheTrace() throws Exception {
+        Path missing = tmp.resolve("no-such-dir");
+        String msg = failure(main("train", "--input", missing.toString(), "--output", tmp.resolve("t").toString()), 1);
+        assertEquals("spark-autograd train: no such file or directory: " + missing, msg);
+
+        Path bad = file("verbose.csv", "f1,label\n1,0\nx,1\n");
+        Run v = main("gradient", "--verbose", "--input", bad.toString(), "--format", "csv", "--output", tmp.resolve("x.npy").toString());
+        assertEquals(1, v.exit());
+        List<String> lines = v.err().lines().toList();
+        assertTrue(lines.size() > 5 && lines.stream().anyMatch(l -> l.startsWith("\tat ")), v.err());
+        assertEquals("spark-autograd gradient: CSV file:" + bad + " line 3, column 'f1': 'x' is not a number; fix the cell or remove the row",
+                lines.get(lines.size() - 1));
+
+        // usage mistakes exit with 2: a CSV flag on Parquet, a --params of the wrong size
+        assertEquals("spark-autograd gradient: --no-header is for --format csv (see 'spark-autograd gradient --help')",
+                failure(main("gradient", "--input", bad.toString(), "--no-header", "--output", tmp.resolve("x.npy").toString()), 2));
+        Path params = tmp.resolve("p5.npy");
+        Npy.write(params, Tensor.of(1, 2, 3, 4, 5));
+        assertEquals("spark-autograd gradient: --params " + params + " holds 5 values but logistic regression, 1 features has 2 parameters"
+                        + " (see 'spark-autograd gradient --help')",
+                failure(main("gradient", "--input", file("ok.csv", "f1,label\n1,0\n2,1\n").toString(), "--format", "csv",
+                        "--params", params.toString(), "--output", tmp.resolve("y.npy").toString()), 2));
+    }
+}
