@@ -102,13 +102,13 @@ class TorchGoldenReplayTest {
         }
 
         private String line(String kind) {
-            for (String l : program.lines()) if (l.startsWith(kind + " ")) return l;
+            for (String l : program.lines()) if (l.equals(kind) || l.startsWith(kind + " ")) return l;
             return null;
         }
 
         private List<String> lines(String kind) {
             List<String> out = new ArrayList<>();
-            for (String l : program.lines()) if (l.startsWith(kind + " ")) out.add(l);
+            for (String l : program.lines()) if (l.equals(kind) || l.startsWith(kind + " ")) out.add(l);
             return out;
         }
 
