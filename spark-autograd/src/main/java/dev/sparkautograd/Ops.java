@@ -110,6 +110,10 @@ final class Ops {
         public Tensor scalar(double v) { return Tensor.scalar(v); }
         public Tensor zerosLike(Tensor a) { return Tensor.zeros(a.shape); }
         public Tensor constant(Tensor a, java.util.function.DoubleUnaryOperator f) { return Ops.constant(Kernels.unary(a.data, f), a.shape); }
+        public Tensor piecewiseConstant(Tensor a, java.util.function.DoubleUnaryOperator f) {
+            int[] as = a.shape;
+            return record("PiecewiseConstantBackward", Ops.constant(Kernels.unary(a.data, f), as), in(a), null, (n, g) -> grads(Tensor.zeros(as)));
+        }
         public Tensor where(Tensor cond, Tensor a, Tensor b) { return Ops.where(cond, a, b); }
         public Tensor eq(Tensor a, Tensor b) { return compare(a, Comparison.EQ, b); }
         public Tensor lt(Tensor a, Tensor b) { return compare(a, Comparison.LT, b); }
@@ -251,10 +255,10 @@ final class Ops {
 
     static Tensor norm(Tensor a) {
         Tensor out = new Tensor(new double[] {Math.sqrt(Kernels.dot(a.data, a.data))}, Shapes.SCALAR);
-        // At norm 0 the subgradient 0 is used, as in PyTorch's norm_backward.
+        // norm_backward: g * (x / norm), the factor (not the product) 0 at norm 0, so an inf/NaN g still gives NaN there.
         return record("NormBackward1", out, in(a), in(a, out), (n, g) -> {
             Tensor x = n.saved(0), r = n.saved(1);
-            return grads(where(r.eq(0), Tensor.scalar(0), x.mul(g.div(r))));
+            return grads(g.mul(where(r.eq(0), Tensor.scalar(0), x.div(r))));
         });
     }
 
@@ -274,7 +278,8 @@ final class Ops {
         double best = a.data[0];
         for (double v : a.data) {
             if (Double.isNaN(v)) { best = v; break; }
-            if ((v - best) * sign > 0) best = v;
+            // >=: of equal values the last, as PyTorch's reduction (max([-0., 0.]) is 0., max([0., -0.]) is -0.)
+            if (sign > 0 ? v >= best : v <= best) best = v;
         }
         Tensor out = new Tensor(new double[] {best}, Shapes.SCALAR);
         return record(name, out, in(a), in(a, out), (n, g) -> {
