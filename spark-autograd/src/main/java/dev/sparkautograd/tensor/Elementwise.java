@@ -209,7 +209,8 @@ public enum Elementwise implements DoubleBinaryOperator {
         public double gradA(double g, double a, double lo, double hi, double out) { return a >= lo && a <= hi ? g : 0; }
         public <T> T backwardA(Algebra<T> m, T g, Args<T> x) {
             double lo = x.attr(0), hi = x.attr(1);
-            return select(m, m.constant(x.a(), v -> v >= lo && v <= hi ? 1 : 0), g, x.a());
+            // where(mask, g, 0) of a constant mask, as PyTorch's composite clamp_backward: no gradient into a (relu's has one)
+            return m.where(m.constant(x.a(), v -> v >= lo && v <= hi ? 1 : 0), g, m.scalar(0));
         }
     };
 
@@ -339,8 +340,9 @@ public enum Elementwise implements DoubleBinaryOperator {
     }
 
     /**
-     * {@code g} where {@code keep}, else 0 whatever g is (threshold_backward, clamp_backward). The 0 is
-     * {@code x}'s piecewise constant, so that, as in PyTorch, a double backward sends a zero gradient into x's history.
+     * {@code g} where {@code keep}, else 0 whatever g is (relu's threshold_backward). The 0 is {@code x}'s piecewise
+     * constant, so that, as PyTorch's threshold_backward (an op whose derivative for x is zeros), a double backward
+     * sends a zero gradient into x's history.
      */
     private static <T> T select(Algebra<T> m, T keep, T g, T x) {
         return m.where(keep, g, m.piecewiseConstant(x, v -> 0));
