@@ -17,8 +17,8 @@ errors are compared by kind (Python's IndexError is Java's IndexOutOfBoundsExcep
 an IllegalArgumentException or IllegalStateException) and by the shapes the message must name.
 
 Random programs whose results PyTorch itself does not pin down are drawn again: those that amplify rounding
-(see stable() and cancelling_sum()) and those whose signed zeros depend on the CPU's vector width (see
-vector_width_dependent()).
+(see stable() and cancelling_sum()), those whose signed zeros depend on the CPU's vector width (see
+vector_width_dependent()), and abs' second-order infinities (PyTorch's efficient zero tensors, see evaluate()).
 The directed programs, one group per class of issue 11 (tags c1 to c13), are kept as written.
 """
 import math
@@ -315,6 +315,11 @@ def evaluate(prog, rng, check):
         hs = torch.autograd.grad([s], wrt, allow_unused=True)
     else:
         hs = [None] * len(wrt)
+    if check and any(it[0] == 'O' and it[1] == 'abs' for it in prog.items) and \
+            any(h is not None and not h._is_zerotensor() and not torch.isfinite(h).all() for h in hs):
+        # abs' double backward sends PyTorch's efficient zero tensor (sgn's derivative) into its input's history: its
+        # 0 * inf is 0 through element-wise ops but NaN after a matrix product. Implementation-defined, left out.
+        return None
     for x, h in zip(wrt, hs):
         k = pos[[i for i, y in enumerate(xs) if y is x][0]]
         lines.append(('H %d %s' % (k, values(torch.zeros(x.shape) if h is None else h))).rstrip())

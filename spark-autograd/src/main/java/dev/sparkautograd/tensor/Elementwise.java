@@ -141,7 +141,7 @@ public enum Elementwise implements DoubleBinaryOperator {
     ABS("abs", "AbsBackward0", 1, Saves.A) {
         public double f(double a, double b, double c) { return Math.abs(a); }
         public double gradA(double g, double a, double b, double c, double out) { return g * sgn(a); }
-        public <T> T backwardA(Algebra<T> m, T g, Args<T> x) { return m.mul(g, m.piecewiseConstant(x.a(), Elementwise::sgn)); }
+        public <T> T backwardA(Algebra<T> m, T g, Args<T> x) { return m.mul(g, m.constant(x.a(), Elementwise::sgn)); }
     },
     SIN("sin", "SinBackward0", 1, Saves.A) {
         public double f(double a, double b, double c) { return Math.sin(a); }
