@@ -129,7 +129,9 @@ public final class Autograd {
         return jacobian(z -> {
             Tensor y = f.apply(z);
             if (y.numel() != 1) throw new IllegalArgumentException("hessian: the function must return a single-element tensor, got shape " + Shapes.str(y.shape));
-            return grad(List.of(y), List.of(z), null, true, true, true).get(0);
+            // f not depending on z (a constant, or no path to z): the gradient is zero, and so is the Hessian.
+            Tensor g = y.requiresGrad() ? grad(List.of(y), List.of(z), null, true, true, true).get(0) : null;
+            return g != null ? g : Tensor.zeros(z.shape);
         }, x);
     }
 

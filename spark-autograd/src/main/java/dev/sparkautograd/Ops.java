@@ -110,6 +110,10 @@ final class Ops {
         public Tensor scalar(double v) { return Tensor.scalar(v); }
         public Tensor zerosLike(Tensor a) { return Tensor.zeros(a.shape); }
         public Tensor constant(Tensor a, java.util.function.DoubleUnaryOperator f) { return Ops.constant(Kernels.unary(a.data, f), a.shape); }
+        public Tensor piecewiseConstant(Tensor a, java.util.function.DoubleUnaryOperator f) {
+            int[] as = a.shape;
+            return record("PiecewiseConstantBackward", Ops.constant(Kernels.unary(a.data, f), as), in(a), null, (n, g) -> grads(Tensor.zeros(as)));
+        }
         public Tensor where(Tensor cond, Tensor a, Tensor b) { return Ops.where(cond, a, b); }
         public Tensor eq(Tensor a, Tensor b) { return compare(a, Comparison.EQ, b); }
         public Tensor lt(Tensor a, Tensor b) { return compare(a, Comparison.LT, b); }
@@ -130,21 +134,41 @@ final class Ops {
                 n.needs(1) ? g.mul(n.saved(0)) : null));
     }
 
-    /** PyTorch's matmul dispatch for 1-d and 2-d operands (and a batch of rows times a matrix). */
+    /**
+     * PyTorch's matmul dispatch for 1-d and 2-d operands (and a batch of rows times a matrix), with its node
+     * names: 1-d @ 2-d ends in {@code SqueezeBackward3}, n-d @ 2-d in {@code UnsafeViewBackward0}. A size mismatch
+     * is reported with the user's shapes, not the internal 2-d ones.
+     */
     static Tensor matmul(Tensor a, Tensor b) {
         int ad = a.dim(), bd = b.dim();
-        if (ad == 1 && bd == 1) return dot(a, b);
-        if (ad == 2 && bd == 1) return mv(a, b);
-        if (ad == 1 && bd == 2) return mm(a.unsqueeze(0), b).squeeze(0);
-        if (ad == 2 && bd == 2) return mm(a, b);
-        if (ad > 2 && bd == 2) {
-            int k = a.shape[ad - 1];
-            int[] outShape = a.shape.clone();
-            outShape[ad - 1] = b.shape[1];
-            return mm(a.reshape(-1, k), b).reshape(outShape);
+        if (ad == 0 || bd == 0) {
+            throw new IllegalArgumentException("both arguments to matmul need to be at least 1D, but they are " + ad + "D and " + bd
+                    + "D (shapes " + Shapes.str(a.shape) + " and " + Shapes.str(b.shape) + ")");
         }
-        throw new IllegalArgumentException("matmul: unsupported shapes " + Shapes.str(a.shape) + " and " + Shapes.str(b.shape)
-                + " (1-d and 2-d operands, or an n-d tensor times a matrix)");
+        if (ad == 1 && bd == 1) return dot(a, b);
+        boolean supported = bd <= 2 && (ad <= 2 || bd == 2);
+        if (!supported) {
+            throw new IllegalArgumentException("matmul: unsupported shapes " + Shapes.str(a.shape) + " and " + Shapes.str(b.shape)
+                    + " (1-d and 2-d operands, or an n-d tensor times a matrix)");
+        }
+        int k = a.shape[ad - 1], k2 = b.shape[0];
+        if (k != k2) {
+            throw new IllegalArgumentException("matmul: shapes " + Shapes.str(a.shape) + " and " + Shapes.str(b.shape)
+                    + " cannot be multiplied (" + k + " columns and " + k2 + " rows)");
+        }
+        if (ad == 2 && bd == 1) return mv(a, b);
+        if (ad == 1) return renamedReshape(mm(a.unsqueeze(0), b), new int[] {b.shape[1]}, "SqueezeBackward3");
+        if (ad == 2) return mm(a, b);
+        int[] outShape = a.shape.clone();
+        outShape[ad - 1] = b.shape[1];
+        int rows = Shapes.numel(Arrays.copyOf(a.shape, ad - 1));
+        return renamedReshape(mm(a.reshape(rows, k), b), outShape, "UnsafeViewBackward0");
+    }
+
+    /** A reshape recorded under another node name (the name PyTorch's composite op leaves on its result). */
+    private static Tensor renamedReshape(Tensor a, int[] shape, String name) {
+        int[] as = a.shape;
+        return record(name, new Tensor(a.data, shape.clone()), in(a), null, (n, g) -> grads(g.reshape(as)));
     }
 
     static Tensor mm(Tensor a, Tensor b) {
@@ -183,7 +207,8 @@ final class Ops {
         }
         Tensor out = new Tensor(Kernels.mv(a.data, v.data, m, k), new int[] {m});
         return record("MvBackward0", out, in(a, v), in(a, v), (n, g) -> grads(
-                n.needs(0) ? g.unsqueeze(1).matmul(n.saved(1).unsqueeze(0)) : null,
+                // the outer product g v^T as PyTorch's ger: element-wise products, so a zero keeps its sign
+                n.needs(0) ? g.unsqueeze(1).mul(n.saved(1).unsqueeze(0)) : null,
                 n.needs(1) ? g.matmul(n.saved(0)) : null)); // A^T g as g A: no transpose of A
     }
 
@@ -198,7 +223,10 @@ final class Ops {
     static Tensor sum(Tensor a, int dim, boolean keepdim) {
         int[] as = a.shape;
         int d = Shapes.dim(dim, as.length);
-        if (as.length == 0) return sum(a);
+        if (as.length == 0) {
+            // A 0-d tensor takes dim 0 or -1; the node is still sum.dim_IntList's. 0 + x, as PyTorch's accumulator: sum(-0.) = 0.
+            return record("SumBackward1", new Tensor(new double[] {Kernels.sum(a.data)}, Shapes.SCALAR), in(a), null, (n, g) -> grads(g));
+        }
         int[] outShape = keepdim ? keptShape(as, d) : Shapes.removeDim(as, d);
         Tensor out = new Tensor(Kernels.sumDim(a.data, Shapes.outer(as, d), as[d], Shapes.inner(as, d)), outShape);
         return record("SumBackward1", out, in(a), null, (n, g) -> grads((keepdim ? g : g.unsqueeze(d)).expand(as)));
@@ -214,7 +242,9 @@ final class Ops {
     static Tensor mean(Tensor a, int dim, boolean keepdim) {
         int[] as = a.shape;
         int d = Shapes.dim(dim, as.length);
-        if (as.length == 0) return mean(a);
+        if (as.length == 0) {
+            return record("MeanBackward1", new Tensor(new double[] {Kernels.sum(a.data)}, Shapes.SCALAR), in(a), null, (n, g) -> grads(g));
+        }
         int size = as[d];
         int[] outShape = keepdim ? keptShape(as, d) : Shapes.removeDim(as, d);
         double[] s = Kernels.sumDim(a.data, Shapes.outer(as, d), size, Shapes.inner(as, d));
@@ -225,10 +255,10 @@ final class Ops {
 
     static Tensor norm(Tensor a) {
         Tensor out = new Tensor(new double[] {Math.sqrt(Kernels.dot(a.data, a.data))}, Shapes.SCALAR);
-        // At norm 0 the subgradient 0 is used, as in PyTorch's norm_backward.
+        // norm_backward: g * (x / norm), the factor (not the product) 0 at norm 0, so an inf/NaN g still gives NaN there.
         return record("NormBackward1", out, in(a), in(a, out), (n, g) -> {
             Tensor x = n.saved(0), r = n.saved(1);
-            return grads(where(r.eq(0), Tensor.scalar(0), x.mul(g.div(r))));
+            return grads(g.mul(where(r.eq(0), Tensor.scalar(0), x.div(r))));
         });
     }
 
@@ -248,7 +278,8 @@ final class Ops {
         double best = a.data[0];
         for (double v : a.data) {
             if (Double.isNaN(v)) { best = v; break; }
-            if ((v - best) * sign > 0) best = v;
+            // >=: of equal values the last, as PyTorch's reduction (max([-0., 0.]) is 0., max([0., -0.]) is -0.)
+            if (sign > 0 ? v >= best : v <= best) best = v;
         }
         Tensor out = new Tensor(new double[] {best}, Shapes.SCALAR);
         return record(name, out, in(a), in(a, out), (n, g) -> {
@@ -268,12 +299,13 @@ final class Ops {
     static Tensor logSumExp(Tensor a, int dim, boolean keepdim) {
         int[] as = a.shape;
         int d = Shapes.dim(dim, as.length);
-        int[] kept = keptShape(as, d);
-        Tensor out = new Tensor(Kernels.logSumExpDim(a.data, Shapes.outer(as, d), as[d], Shapes.inner(as, d)),
-                keepdim ? kept : Shapes.removeDim(as, d));
+        // A 0-d tensor takes dim 0 or -1 and reduces over its one element, keepdim or not.
+        boolean squeezed = !keepdim && as.length > 0;
+        Tensor out = new Tensor(Kernels.logSumExpDim(a.data, Shapes.outer(as, d), as.length == 0 ? 1 : as[d], Shapes.inner(as, d)),
+                squeezed ? Shapes.removeDim(as, d) : keptShape(as, d));
         return record("LogsumexpBackward0", out, in(a), in(a, out), (n, g) -> {
             Tensor r = n.saved(1);
-            return grads((keepdim ? g : g.unsqueeze(d)).mul(n.saved(0).sub(keepdim ? r : r.unsqueeze(d)).exp()));
+            return grads((squeezed ? g.unsqueeze(d) : g).mul(n.saved(0).sub(squeezed ? r.unsqueeze(d) : r).exp()));
         });
     }
 
@@ -350,7 +382,10 @@ final class Ops {
         for (int i = 0; i < s.length; i++) {
             int j = i - (s.length - as.length);
             if (s[i] == -1) {
-                if (j < 0) throw new IllegalArgumentException("expand: -1 is not allowed in a new leading dimension, shape " + Shapes.str(shape));
+                if (j < 0) {
+                    throw new IllegalArgumentException("expand: -1 is not allowed in a new leading dimension: shape " + Shapes.str(as)
+                            + " to " + Shapes.str(shape));
+                }
                 s[i] = as[j];
             }
         }
@@ -388,7 +423,7 @@ final class Ops {
 
     static Tensor index(Tensor a, int i) {
         int[] as = a.shape;
-        if (as.length == 0) throw new IllegalArgumentException("invalid index of a 0-dim tensor");
+        if (as.length == 0) throw new IndexOutOfBoundsException("invalid index of a 0-dim tensor");
         int k = i < 0 ? i + as[0] : i;
         if (k < 0 || k >= as[0]) throw new IndexOutOfBoundsException("index " + i + " is out of bounds for dimension 0 with size " + as[0]);
         int[] s = Shapes.removeDim(as, 0);
@@ -456,7 +491,13 @@ final class Ops {
     /** The gradient goes only to the chosen side; NaN from the other side's own backward still leaks, as in PyTorch. */
     static Tensor where(Tensor cond, Tensor a, Tensor b) {
         int[] as = a.shape, bs = b.shape;
-        int[] s = Shapes.broadcast(Shapes.broadcast(cond.shape, as), bs);
+        int[] s;
+        try {
+            s = Shapes.broadcast(Shapes.broadcast(cond.shape, as), bs);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("where: shapes " + Shapes.str(cond.shape) + " (condition), " + Shapes.str(as) + " and "
+                    + Shapes.str(bs) + " cannot be broadcast together");
+        }
         Tensor out = new Tensor(Kernels.where(cond.data, cond.shape, a.data, as, b.data, bs, s), s);
         return record("WhereBackward0", out, in(a, b), in(cond), (n, g) -> {
             Tensor c = n.saved(0);

@@ -40,6 +40,15 @@ public interface Algebra<T> {
     /** A constant of {@code a}'s shape: {@code f} of each of its values. */
     T constant(T a, DoubleUnaryOperator f);
 
+    /**
+     * {@code f} of each value of {@code a} for a piecewise-constant {@code f} (a sign, a mask of {@code a}): its value
+     * is {@link #constant}'s, but it is recorded with a zero gradient for {@code a}, as PyTorch records
+     * threshold_backward (relu's backward; sgn's zero is PyTorch's efficient zero tensor, which annihilates an
+     * infinity in element-wise ops, so abs uses a plain {@link #constant}). A double backward thus carries that zero into {@code a}'s
+     * history, where it meets that history's own infinities (0 * inf = NaN), as in PyTorch.
+     */
+    T piecewiseConstant(T a, DoubleUnaryOperator f);
+
     /** {@code cond ? a : b} element-wise with broadcasting; differentiable in {@code a} and {@code b}. */
     T where(T cond, T a, T b);
 

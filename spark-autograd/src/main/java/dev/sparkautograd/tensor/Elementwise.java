@@ -55,39 +55,46 @@ public enum Elementwise implements DoubleBinaryOperator {
         public <T> T backwardA(Algebra<T> m, T g, Args<T> x) { return m.div(g, x.b()); }
         public <T> T backwardB(Algebra<T> m, T g, Args<T> x) { return m.mul(m.neg(g), m.div(m.div(x.a(), x.b()), x.b())); }
     },
-    /** {@code a^b} for a tensor exponent. d/da is 0 where b == 0; d/db is 0 where a == 0 and b >= 0 (PyTorch's pow_backward_*). */
+    /**
+     * {@code a^b} for a tensor exponent, with C's pow ({@link #pow}). d/da is 0 where b == 0, selected; d/db is
+     * {@code g * (out * log a)} with the factor (not the product) 0 where a == 0 and b >= 0, so an inf/NaN g still
+     * gives NaN there (PyTorch's pow_backward_self, pow_backward_exponent).
+     */
     POW("pow", "PowBackward1", 2, Saves.A | Saves.B | Saves.OUT) {
-        public double f(double a, double b, double c) { return Math.pow(a, b); }
-        public double gradA(double g, double a, double b, double c, double out) { return b == 0 ? 0 : g * (b * Math.pow(a, b - 1)); }
-        public double gradB(double g, double a, double b, double c, double out) { return a == 0 && b >= 0 ? 0 : g * (out * Math.log(a)); }
+        public double f(double a, double b, double c) { return pow(a, b); }
+        public double gradA(double g, double a, double b, double c, double out) { return b == 0 ? 0 : g * (b * pow(a, b - 1)); }
+        public double gradB(double g, double a, double b, double c, double out) { return g * (a == 0 && b >= 0 ? 0 : out * Math.log(a)); }
         public <T> T backwardA(Algebra<T> m, T g, Args<T> x) {
             T b = x.b();
             return m.where(m.eq(b, m.scalar(0)), m.scalar(0), m.mul(g, m.mul(b, m.apply(POW, x.a(), m.add(b, -1)))));
         }
         public <T> T backwardB(Algebra<T> m, T g, Args<T> x) {
             T a = x.a(), b = x.b();
-            return m.where(m.and(m.eq(a, m.scalar(0)), m.ge(b, m.scalar(0))), m.scalar(0), m.mul(g, m.mul(x.out(), m.apply(LOG, a))));
+            return m.mul(g, m.where(m.and(m.eq(a, m.scalar(0)), m.ge(b, m.scalar(0))), m.scalar(0), m.mul(x.out(), m.apply(LOG, a))));
         }
     },
-    /** {@code a^p} for a number {@code p} (in the {@code b} slot): no exponent gradient. */
+    /** {@code a^p} for a number {@code p} (in the {@code b} slot), as PyTorch's pow(Tensor, Scalar) ({@link #powScalar}): no exponent gradient. */
     POW_SCALAR("pow", "PowBackward0", 1, Saves.A) {
-        public double f(double a, double p, double c) { return Math.pow(a, p); }
-        public double gradA(double g, double a, double p, double c, double out) { return p == 0 ? 0 : g * (Math.pow(a, p - 1) * p); }
+        public double f(double a, double p, double c) { return powScalar(a, p); }
+        public double gradA(double g, double a, double p, double c, double out) { return p == 0 ? 0 : g * (powScalar(a, p - 1) * p); }
         public <T> T backwardA(Algebra<T> m, T g, Args<T> x) {
             double p = x.attr(0);
             return p == 0 ? m.zerosLike(g) : m.mul(g, m.mul(m.apply(POW_SCALAR, x.a(), p - 1, 0), m.scalar(p)));
         }
     },
-    /** The larger operand takes the gradient, a tie gives half to each side, NaN gives it to both (PyTorch's max_backward). */
+    /**
+     * The larger operand takes the gradient, a tie gives half to each side, NaN gives it to both (PyTorch's max_backward).
+     * On a tie the result is the first operand (std::max): maximum(0., -0.) is 0., maximum(-0., 0.) is -0.
+     */
     MAXIMUM("maximum", "MaximumBackward0", 2, Saves.A | Saves.B) {
-        public double f(double a, double b, double c) { return Double.isNaN(a) || Double.isNaN(b) ? Double.NaN : Math.max(a, b); }
+        public double f(double a, double b, double c) { return Double.isNaN(a) || Double.isNaN(b) ? Double.NaN : a < b ? b : a; }
         public double gradA(double g, double a, double b, double c, double out) { return a < b ? 0 : a == b ? g / 2 : g; }
         public double gradB(double g, double a, double b, double c, double out) { return b < a ? 0 : a == b ? g / 2 : g; }
         public <T> T backwardA(Algebra<T> m, T g, Args<T> x) { return tieSplit(m, g, m.lt(x.a(), x.b()), x); }
         public <T> T backwardB(Algebra<T> m, T g, Args<T> x) { return tieSplit(m, g, m.lt(x.b(), x.a()), x); }
     },
     MINIMUM("minimum", "MinimumBackward0", 2, Saves.A | Saves.B) {
-        public double f(double a, double b, double c) { return Double.isNaN(a) || Double.isNaN(b) ? Double.NaN : Math.min(a, b); }
+        public double f(double a, double b, double c) { return Double.isNaN(a) || Double.isNaN(b) ? Double.NaN : b < a ? b : a; }
         public double gradA(double g, double a, double b, double c, double out) { return a > b ? 0 : a == b ? g / 2 : g; }
         public double gradB(double g, double a, double b, double c, double out) { return b > a ? 0 : a == b ? g / 2 : g; }
         public <T> T backwardA(Algebra<T> m, T g, Args<T> x) { return tieSplit(m, g, m.lt(x.b(), x.a()), x); }
@@ -130,7 +137,7 @@ public enum Elementwise implements DoubleBinaryOperator {
         public double gradA(double g, double a, double b, double c, double out) { return g / (out * 2); }
         public <T> T backwardA(Algebra<T> m, T g, Args<T> x) { return m.div(g, m.mul(x.out(), m.scalar(2))); }
     },
-    /** d/da = sgn(a): 0 at 0 and at NaN, as PyTorch's sgn. */
+    /** d/da = sgn(a): 0 at 0 and at NaN, as PyTorch's sgn; multiplied, not selected (an inf g at 0 gives NaN, as in PyTorch). */
     ABS("abs", "AbsBackward0", 1, Saves.A) {
         public double f(double a, double b, double c) { return Math.abs(a); }
         public double gradA(double g, double a, double b, double c, double out) { return g * sgn(a); }
@@ -166,11 +173,14 @@ public enum Elementwise implements DoubleBinaryOperator {
         public double gradA(double g, double a, double b, double c, double out) { return sigmoidGrad(g, out); }
         public <T> T backwardA(Algebra<T> m, T g, Args<T> x) { T y = x.out(); return m.mul(m.mul(g, m.add(m.neg(y), 1)), y); }
     },
-    /** threshold_backward: the gradient passes where the result is > 0 (so 0 at 0), selected, not multiplied. */
+    /**
+     * relu as PyTorch's clamp_min(a, 0): only a < 0 becomes 0, so NaN stays NaN and -0. stays -0. Its gradient is
+     * threshold_backward's: 0 where the result is <= 0 (so at 0), g elsewhere (also at NaN), selected, not multiplied.
+     */
     RELU("relu", "ReluBackward0", 1, Saves.OUT) {
-        public double f(double a, double b, double c) { return a > 0 ? a : (Double.isNaN(a) ? a : 0); }
-        public double gradA(double g, double a, double b, double c, double out) { return out > 0 ? g : 0; }
-        public <T> T backwardA(Algebra<T> m, T g, Args<T> x) { return m.where(m.constant(x.out(), v -> v > 0 ? 1 : 0), g, m.scalar(0)); }
+        public double f(double a, double b, double c) { return a < 0 ? 0 : a; }
+        public double gradA(double g, double a, double b, double c, double out) { return out <= 0 ? 0 : g; }
+        public <T> T backwardA(Algebra<T> m, T g, Args<T> x) { return select(m, m.constant(x.out(), v -> v <= 0 ? 0 : 1), g, x.out()); }
     },
     /** softplus with PyTorch's defaults (beta 1, threshold {@link #SOFTPLUS_THRESHOLD}: linear above it). */
     SOFTPLUS("softplus", "SoftplusBackward0", 1, Saves.A) {
@@ -185,10 +195,11 @@ public enum Elementwise implements DoubleBinaryOperator {
      */
     SOFTPLUS_GRAD(null, "SoftplusBackwardBackward0", 1, Saves.A | Saves.OUT) {
         public double f(double a, double b, double c) { return a > SOFTPLUS_THRESHOLD ? 1 : PortableMath.sigmoid(a); }
-        public double gradA(double g, double a, double b, double c, double out) { return a > SOFTPLUS_THRESHOLD ? 0 : sigmoidGrad(g, out); }
+        /** PyTorch's softplus_double_backward: sigmoid_backward(g, y) * (a < threshold), multiplied (an inf g above the threshold gives NaN). */
+        public double gradA(double g, double a, double b, double c, double out) { return sigmoidGrad(g, out) * (a < SOFTPLUS_THRESHOLD ? 1 : 0); }
         public <T> T backwardA(Algebra<T> m, T g, Args<T> x) {
             T y = x.out();
-            return m.where(m.constant(x.a(), v -> v > SOFTPLUS_THRESHOLD ? 1 : 0), m.scalar(0), m.mul(m.mul(g, m.add(m.neg(y), 1)), y));
+            return m.mul(m.mul(m.mul(g, m.add(m.neg(y), 1)), y), m.constant(x.a(), v -> v < SOFTPLUS_THRESHOLD ? 1 : 0));
         }
     },
     SQUARE("square", "PowBackward0", 1, Saves.A) {
@@ -196,12 +207,19 @@ public enum Elementwise implements DoubleBinaryOperator {
         public double gradA(double g, double a, double b, double c, double out) { return g * (a * 2); }
         public <T> T backwardA(Algebra<T> m, T g, Args<T> x) { return m.mul(g, m.mul(x.a(), m.scalar(2))); }
     },
-    /** {@code min(max(a, lo), hi)} with the bounds in the {@code b} and {@code c} slots; the gradient passes on [lo, hi], bounds included. */
+    /**
+     * {@code std::min(std::max(a, lo), hi)} with the bounds in the {@code b} and {@code c} slots: NaN stays NaN, and -0.
+     * stays -0. against a bound 0. The gradient passes on [lo, hi], bounds included (selected; 0 at NaN).
+     */
     CLAMP("clamp", "ClampBackward1", 1, Saves.A) {
-        public double f(double a, double lo, double hi) { return Double.isNaN(a) ? a : Math.min(Math.max(a, lo), hi); }
+        public double f(double a, double lo, double hi) {
+            double r = a < lo ? lo : a;
+            return hi < r ? hi : r;
+        }
         public double gradA(double g, double a, double lo, double hi, double out) { return a >= lo && a <= hi ? g : 0; }
         public <T> T backwardA(Algebra<T> m, T g, Args<T> x) {
             double lo = x.attr(0), hi = x.attr(1);
+            // where(mask, g, 0) of a constant mask, as PyTorch's composite clamp_backward: no gradient into a (relu's has one)
             return m.where(m.constant(x.a(), v -> v >= lo && v <= hi ? 1 : 0), g, m.scalar(0));
         }
     };
@@ -302,6 +320,42 @@ public enum Elementwise implements DoubleBinaryOperator {
     /** sgn with sgn(0) = sgn(NaN) = 0. */
     static double sgn(double v) {
         return v > 0 ? 1 : v < 0 ? -1 : 0;
+    }
+
+    /**
+     * C's pow, PyTorch's for two tensors: {@link Math#pow} except that {@code pow(1, y)} is 1 for every y, NaN
+     * included, and {@code pow(-1, +-inf)} is 1 (Java gives NaN for both).
+     */
+    public static double pow(double x, double y) {
+        if (x == 1 || y == 0) return 1;
+        if (x == -1 && Double.isInfinite(y)) return 1;
+        return Math.pow(x, y);
+    }
+
+    /**
+     * PyTorch's pow(Tensor, Scalar): exponent 1 copies, and the exponents 0.5, 2, 3, -0.5, -1 and -2 are computed
+     * as sqrt, x*x, x*x*x, 1/sqrt, 1/x and 1/(x*x), which differ from pow at the edges: pow(-0., -0.5) = -inf,
+     * pow(-inf, 0.5) = NaN; the others as {@link #pow}.
+     */
+    public static double powScalar(double x, double p) {
+        if (p == 0) return 1;
+        if (p == 1) return x;
+        if (p == 0.5) return Math.sqrt(x);
+        if (p == 2) return x * x;
+        if (p == 3) return x * x * x;
+        if (p == -0.5) return 1 / Math.sqrt(x);
+        if (p == -1) return 1 / x;
+        if (p == -2) return 1 / (x * x);
+        return pow(x, p);
+    }
+
+    /**
+     * {@code g} where {@code keep}, else 0 whatever g is (relu's threshold_backward). The 0 is {@code x}'s piecewise
+     * constant, so that, as PyTorch's threshold_backward (an op whose derivative for x is zeros), a double backward
+     * sends a zero gradient into x's history.
+     */
+    private static <T> T select(Algebra<T> m, T keep, T g, T x) {
+        return m.where(keep, g, m.piecewiseConstant(x, v -> 0));
     }
 
     /** maximum's and minimum's gradient for one operand: 0 where it {@code loses}, half on a tie, else g (selected). */

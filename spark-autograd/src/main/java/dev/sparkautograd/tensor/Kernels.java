@@ -123,7 +123,21 @@ public final class Kernels {
             java.util.Arrays.fill(out, a[0]);
             return out;
         }
-        general(Elementwise.ADD, a, Shapes.broadcastStrides(from, to), new double[] {0}, new int[to.length], to, out);
+        // A copy, not a + 0 (which would turn -0. into 0.): PyTorch's expand keeps the signed zero.
+        int rank = to.length;
+        int[] st = Shapes.broadcastStrides(from, to);
+        int[] idx = new int[rank];
+        int p = 0;
+        for (int o = 0; o < n; o++) {
+            out[o] = a[p];
+            for (int d = rank - 1; d >= 0; d--) {
+                idx[d]++;
+                p += st[d];
+                if (idx[d] < to[d]) break;
+                p -= st[d] * to[d];
+                idx[d] = 0;
+            }
+        }
         return out;
     }
 
@@ -217,22 +231,52 @@ public final class Kernels {
         return s;
     }
 
-    /** x - logsumexp(x) over one dimension. */
+    /**
+     * log_softmax over one dimension, in PyTorch's order: {@code x - max - log(sum(exp(x - max)))}. Subtracting
+     * the max first keeps {@code x - max} exact at any magnitude (log_softmax([1e17, 1e17]) is -log 2, not 0), and
+     * no infinity is special-cased: a +inf entry gives inf - inf = NaN in the whole slice, as in PyTorch.
+     */
     public static double[] logSoftmaxDim(double[] a, int outer, int size, int inner) {
-        double[] lse = logSumExpDim(a, outer, size, inner);
+        double[] m = maxDim(a, outer, size, inner);
+        double[] s = new double[outer * inner];
+        for (int o = 0; o < outer; o++) {
+            for (int k = 0; k < size; k++) {
+                int row = (o * size + k) * inner;
+                for (int i = 0; i < inner; i++) s[o * inner + i] += Math.exp(a[row + i] - m[o * inner + i]);
+            }
+        }
+        for (int p = 0; p < s.length; p++) s[p] = Math.log(s[p]);
         double[] out = new double[a.length];
         for (int o = 0; o < outer; o++) {
             for (int k = 0; k < size; k++) {
                 int row = (o * size + k) * inner;
-                for (int i = 0; i < inner; i++) out[row + i] = a[row + i] - lse[o * inner + i];
+                for (int i = 0; i < inner; i++) out[row + i] = a[row + i] - m[o * inner + i] - s[o * inner + i];
             }
         }
         return out;
     }
 
+    /** softmax over one dimension, as PyTorch: {@code exp(x - max)}, divided by its sum (no special case for infinities). */
     public static double[] softmaxDim(double[] a, int outer, int size, int inner) {
-        double[] out = logSoftmaxDim(a, outer, size, inner);
-        for (int i = 0; i < out.length; i++) out[i] = Math.exp(out[i]);
+        double[] m = maxDim(a, outer, size, inner);
+        double[] out = new double[a.length];
+        double[] s = new double[outer * inner];
+        for (int o = 0; o < outer; o++) {
+            for (int k = 0; k < size; k++) {
+                int row = (o * size + k) * inner;
+                for (int i = 0; i < inner; i++) {
+                    double e = Math.exp(a[row + i] - m[o * inner + i]);
+                    out[row + i] = e;
+                    s[o * inner + i] += e;
+                }
+            }
+        }
+        for (int o = 0; o < outer; o++) {
+            for (int k = 0; k < size; k++) {
+                int row = (o * size + k) * inner;
+                for (int i = 0; i < inner; i++) out[row + i] /= s[o * inner + i];
+            }
+        }
         return out;
     }
 
