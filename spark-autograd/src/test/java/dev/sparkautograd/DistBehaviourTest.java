@@ -1,10 +1,9 @@
 package dev.sparkautograd;
 
+import dev.sparkautograd.testing.SchedulerCounts;
 import dev.sparkautograd.testing.SharedSpark;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.scheduler.SparkListener;
-import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.storage.BlockId;
 import org.apache.spark.storage.BroadcastBlockId;
 import org.junit.jupiter.api.Test;
@@ -14,7 +13,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -25,31 +23,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** One job per step, shape errors before any job, determinism, per-row gradients, dim-0 reductions, freeing, broadcasts. */
 class DistBehaviourTest {
 
-    static final class JobCounter extends SparkListener {
-        final AtomicInteger jobs = new AtomicInteger();
-
-        @Override
-        public void onJobStart(SparkListenerJobStart jobStart) {
-            jobs.incrementAndGet();
-        }
+    /** Jobs started while running {@code body} (the listener bus drained before and after). */
+    static int jobsDuring(Runnable body) {
+        return SchedulerCounts.during(SharedSpark.jsc().sc(), body).jobs();
     }
 
-    /** Jobs started while running {@code body}. */
-    static int jobsDuring(Runnable body) {
-        JavaSparkContext sc = SharedSpark.jsc();
-        JobCounter c = new JobCounter();
-        sc.sc().addSparkListener(c);
-        try {
-            body.run();
-            try {
-                sc.sc().listenerBus().waitUntilEmpty();
-            } catch (java.util.concurrent.TimeoutException e) {
-                throw new AssertionError(e);
-            }
-            return c.jobs.get();
-        } finally {
-            sc.sc().removeSparkListener(c);
-        }
+    /** Stages completed while running {@code body}. */
+    static int stagesDuring(Runnable body) {
+        return SchedulerCounts.during(SharedSpark.jsc().sc(), body).stages();
     }
 
     static DistData data(int partitions) {
@@ -135,33 +116,69 @@ class DistBehaviourTest {
         return new double[][] {w.grad().toArray(), b.grad().toArray()};
     }
 
+    /** {@link #gradients} with {@code property} set to {@code value} for this thread; the stages it ran go to {@code stages[0]}. */
+    static double[][] gradientsWith(DistData d, String property, String value, int[] stages) {
+        JavaSparkContext sc = SharedSpark.jsc();
+        sc.setLocalProperty(property, value);
+        try {
+            double[][][] out = new double[1][][];
+            stages[0] = stagesDuring(() -> out[0] = gradients(d));
+            return out[0];
+        } finally {
+            sc.setLocalProperty(property, null);
+        }
+    }
+
     @Test
-    void gradientsAreBitwiseIdenticalAcrossRunsAndTreeShapes() {
+    void gradientsAreBitwiseIdenticalAcrossRunsAndWhereverTheFinalCombineRuns() {
         DistData d = data(8);
-        double[][] first = gradients(d);
+        int[] stages = new int[1];
+        double[][] first = gradientsWith(d, DistTensor.TREE_DEPTH, "2", stages);
+        assertEquals(2, stages[0], "8 partials at depth 2: the partitions' stage, then a shuffle stage of 3 reducers; the driver adds 3");
         double[][] second = gradients(d);
         assertArrayEquals(first[0], second[0]);
         assertArrayEquals(first[1], second[1]);
-        // The tree depth changes where partials are added, not the order: still the same bits.
-        JavaSparkContext sc = SharedSpark.jsc();
-        for (String depth : new String[] {"1", "3"}) {
-            sc.setLocalProperty(DistTensor.TREE_DEPTH, depth);
-            try {
-                double[][] other = gradients(d);
-                assertEquals(first[0].length, other[0].length);
-                for (int i = 0; i < first[0].length; i++) assertEquals(first[0][i], other[0][i], 1e-15);
-            } finally {
-                sc.setLocalProperty(DistTensor.TREE_DEPTH, null);
+        // The final combine on an executor (the driver receives one array): one more stage, the same bits.
+        double[][] onExecutor = gradientsWith(d, DistTensor.FINAL_COMBINE_ON_EXECUTOR_ABOVE, "1", stages);
+        assertEquals(3, stages[0], "the final combine ran as a stage of its own");
+        assertArrayEquals(first[0], onExecutor[0]);
+        assertArrayEquals(first[1], onExecutor[1]);
+    }
+
+    @Test
+    void fourPartitionsAtDepthTwoGoStraightToTheDriver() {
+        int[] stages = new int[1];
+        double[][] four = gradientsWith(data(4), DistTensor.TREE_DEPTH, "2", stages);
+        assertEquals(1, stages[0], "no shuffle stage: the driver adds the 4 partials");
+        double[][] depthOne = gradientsWith(data(4), DistTensor.TREE_DEPTH, "1", stages);
+        assertEquals(1, stages[0]);
+        assertArrayEquals(depthOne[0], four[0], "the same additions as depth 1");
+        assertArrayEquals(depthOne[1], four[1]);
+    }
+
+    /**
+     * Another tree depth groups the additions differently (depth 1: all 8 partials on the driver; depth 3:
+     * pairs, then 4 sums), so the bits are the same for the same depth only: across depths the gradients
+     * agree to rounding. {@code TreeReduceTest} pins the grouping of each depth.
+     */
+    @Test
+    void otherTreeDepthsAgreeToRounding() {
+        DistData d = data(8);
+        int[] stages = new int[1];
+        double[][] depth2 = gradients(d);
+        int[] expectedStages = {0, 1, 2, 2};
+        for (int depth : new int[] {1, 3}) {
+            double[][] other = gradientsWith(d, DistTensor.TREE_DEPTH, Integer.toString(depth), stages);
+            assertEquals(expectedStages[depth], stages[0], "depth " + depth + " (depth 3: 8 > 2 + 4, then 4 is not > 2 + 2: one level)");
+            for (int k = 0; k < 2; k++) {
+                assertEquals(depth2[k].length, other[k].length);
+                for (int i = 0; i < depth2[k].length; i++) {
+                    // same sign here, so the distance of the bit patterns is the distance in ulp (1 ulp seen for b)
+                    long ulps = Math.abs(Double.doubleToLongBits(depth2[k][i]) - Double.doubleToLongBits(other[k][i]));
+                    assertTrue(Math.signum(depth2[k][i]) == Math.signum(other[k][i]) && ulps <= 4,
+                            "depth " + depth + ", " + (k == 0 ? "w" : "b") + "[" + i + "]: " + depth2[k][i] + " vs " + other[k][i]);
+                }
             }
-        }
-        // The final combine on an executor (driver receives one array): same bits as on the driver.
-        sc.setLocalProperty(DistTensor.FINAL_COMBINE_ON_EXECUTOR_ABOVE, "1");
-        try {
-            double[][] onExecutor = gradients(d);
-            assertArrayEquals(first[0], onExecutor[0]);
-            assertArrayEquals(first[1], onExecutor[1]);
-        } finally {
-            sc.setLocalProperty(DistTensor.FINAL_COMBINE_ON_EXECUTOR_ABOVE, null);
         }
     }
 

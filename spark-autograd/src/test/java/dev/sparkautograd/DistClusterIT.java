@@ -1,13 +1,10 @@
 package dev.sparkautograd;
 
+import dev.sparkautograd.testing.LocalCluster;
 import dev.sparkautograd.testing.SharedSpark;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 
-import java.io.File;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The distributed gradient with executors in separate JVMs ({@code local-cluster[2,1,1024]}): blocks,
  * parameter bundles, block functions and partial gradients really cross process boundaries, through
- * Kryo with registration required. Runs in {@code mvn verify} (failsafe).
+ * Kryo with registration required. Runs in {@code mvn verify} (failsafe). The tree reduce across them:
+ * {@code dist.TreeReduceClusterIT}.
  */
 class DistClusterIT {
 
@@ -31,27 +29,8 @@ class DistClusterIT {
                 Tensor.randn(35, 6, 1).requiresGrad_(true), Tensor.randn(36, 1).requiresGrad_(true));
         DistGradientTest.mlp(m.get("x"), pl).sub(m.get("y")).square().mean().backward();
         double[] inLocalMode = run(SharedSpark.jsc(), m);
-        SharedSpark.session().stop();
-
-        Path home = Files.createTempDirectory("spark-test-home");
-        Files.createDirectories(home.resolve("jars"));
-        Files.createDirectories(home.resolve("launcher/target/scala-2.13"));
-        System.setProperty("spark.testing", "true");
-        System.setProperty("spark.test.home", home.toString());
-        SparkSession cluster = SparkSession.builder()
-                .master("local-cluster[2,1,1024]")
-                .appName("spark-autograd-cluster-it")
-                .config("spark.ui.enabled", "false")
-                .config("spark.driver.host", "127.0.0.1")
-                .config("spark.driver.bindAddress", "127.0.0.1")
-                .config("spark.executor.memory", "512m")
-                .config("spark.executorEnv.SPARK_SCALA_VERSION", "2.13")
-                .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
-                .config("spark.kryo.registrator", "dev.sparkautograd.dist.AutogradKryoRegistrator")
-                .config("spark.kryo.registrationRequired", "true")
-                .getOrCreate();
-        try {
-            JavaSparkContext sc = JavaSparkContext.fromSparkContext(cluster.sparkContext());
+        try (LocalCluster cluster = LocalCluster.start("spark-autograd-cluster-it")) {
+            JavaSparkContext sc = JavaSparkContext.fromSparkContext(cluster.session().sparkContext());
             double[] onCluster = run(sc, m);
             assertArrayEquals(inLocalMode, onCluster, "same partitioning, same bits, in one JVM or across three");
             int off = 0;
@@ -60,16 +39,6 @@ class DistClusterIT {
                 for (int i = 0; i < e.length; i++, off++) {
                     assertTrue(Math.abs(e[i] - onCluster[off]) <= 1e-10 * Math.max(1, Math.abs(e[i])), "entry " + off);
                 }
-            }
-        } finally {
-            cluster.stop();
-            SparkSession.clearActiveSession();
-            SparkSession.clearDefaultSession();
-            System.clearProperty("spark.testing");
-            System.clearProperty("spark.test.home");
-            for (File f : new File[] {home.resolve("launcher/target/scala-2.13").toFile(), home.resolve("launcher/target").toFile(),
-                    home.resolve("launcher").toFile(), home.resolve("jars").toFile(), home.toFile()}) {
-                f.delete();
             }
         }
     }

@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The element-wise tail of a scalar reduction run as a program (forward loops, then the scalar
- * derivatives of {@link Pointwise} in reverse) gives the loss and gradients the engine gives op by op:
+ * derivatives of the op table ({@link Elementwise}) in reverse) gives the loss and gradients the engine gives op by op:
  * every op kind, with each kind of second operand (an aligned DistTensor on either side, a scalar
  * parameter, a constant), a parameter used inside and outside the tail, a slot read by the tail and by
  * an op outside it; and reductions it does not cover run without it.
@@ -192,6 +192,45 @@ class DistPointwiseProgramTest {
             }
         }
         assertEquals(without, withProgram[0], 1e-12 * Math.abs(without));
+    }
+
+    /** d/ds of {@code sum(f(k + s))} at s = 0 by PyTorch's conventions, from the closed forms. */
+    private static double pytorchDerivativeSum(Elementwise kind, double[] k) {
+        double sum = 0;
+        for (double v : k) {
+            sum += switch (kind) {
+                case RELU -> v > 0 ? 1 : 0;                                  // relu'(0) = 0
+                case ABS -> v > 0 ? 1 : v < 0 ? -1 : 0;                      // abs'(0) = 0
+                case SOFTPLUS -> v > 20 ? 1 : 1 / (1 + Math.exp(-v));        // linear only above the threshold 20
+                default -> throw new IllegalArgumentException(kind.toString());
+            };
+        }
+        return sum;
+    }
+
+    /**
+     * Inputs exactly at the kinks (relu and abs at 0 and -0, softplus at its threshold 20 and next to it),
+     * through the row program and through the engine: the same loss and gradient, and the gradient is
+     * PyTorch's (relu'(0) = abs'(0) = 0, softplus'(20) = sigmoid(20), not 1).
+     */
+    @Test
+    void atTheKinksTheProgramGivesTheEnginesAndPyTorchsDerivatives() {
+        double[] k = {-1, 0, 0, -0.0, 2, 0, 20, 20, 19.999999999999996, 20.000000000000004, -20, 0, 20, 0.5, 0, 20};
+        DistData kinks = DistData.parallelize(SharedSpark.jsc(), 3, Map.of("k", Tensor.of(k)), DistData.options().blockRows(2));
+        List<Tensor> shift = List.of(Tensor.scalar(0.0));
+        Map<Elementwise, Function<DistTensor, DistTensor>> ops = new LinkedHashMap<>();
+        ops.put(Elementwise.RELU, DistTensor::relu);
+        ops.put(Elementwise.ABS, DistTensor::abs);
+        ops.put(Elementwise.SOFTPLUS, DistTensor::softplus);
+        for (Map.Entry<Elementwise, Function<DistTensor, DistTensor>> e : ops.entrySet()) {
+            Function<List<Tensor>, Tensor> model = p -> e.getValue().apply(kinks.tensor("k").add(p.get(0))).sum();
+            double[] engine = lossAndGrads(false, shift, model), program = lossAndGrads(true, shift, model);
+            String what = e.getKey() + " at its kinks";
+            assertEquals(engine[0], program[0], 1e-12 * Math.abs(engine[0]), what + ": loss");
+            assertEquals(engine[1], program[1], 1e-12 * Math.max(1, Math.abs(engine[1])), what + ": d/ds, program against engine");
+            double pytorch = pytorchDerivativeSum(e.getKey(), k);
+            assertEquals(pytorch, engine[1], 1e-12 * Math.max(1, Math.abs(pytorch)), what + ": d/ds, engine against PyTorch's");
+        }
     }
 
     @Test

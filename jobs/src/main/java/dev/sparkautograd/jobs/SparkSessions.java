@@ -43,7 +43,16 @@ public final class SparkSessions {
         }
         conf.setIfMissing("spark.app.name", "spark-autograd " + job);
         applySecret(conf, System.getenv());
-        SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+        SparkSession spark;
+        try {
+            spark = SparkSession.builder().config(conf).getOrCreate();
+        } catch (IllegalStateException stopped) {
+            // Spark gave up on the master and stopped the context while the session was still being built
+            // ("Cannot call methods on a stopped SparkContext"): the same failure as below, said the same way.
+            String master = conf.get("spark.master");
+            if (!master.startsWith("spark://")) throw stopped;
+            throw notRegistered(master, stopped);
+        }
         checkRegistered(spark);
         return spark;
     }
@@ -71,9 +80,13 @@ public final class SparkSessions {
         if (!sc.master().startsWith("spark://")) return;
         if (!sc.isStopped() && sc.applicationId().startsWith("app-")) return;
         spark.stop();
-        throw new IllegalStateException("the Spark master " + sc.master() + " did not register this application"
+        throw notRegistered(sc.master(), null);
+    }
+
+    private static IllegalStateException notRegistered(String master, Throwable cause) {
+        return new IllegalStateException("the Spark master " + master + " did not register this application"
                 + " (unreachable, or it refused the connection: with spark.authenticate, every daemon and the application"
-                + " need the same secret and the same spark.network.crypto settings; see the log above)");
+                + " need the same secret and the same spark.network.crypto settings; see the log above)", cause);
     }
 
     /** Environment variable: a file (mode 0600 or stricter) holding the shared secret of a secured cluster. */

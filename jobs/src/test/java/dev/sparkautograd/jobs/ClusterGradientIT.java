@@ -13,11 +13,14 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
 import java.util.stream.Stream;
 
 import static dev.sparkautograd.jobs.StandaloneCluster.FAST_START;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -88,9 +91,11 @@ class ClusterGradientIT {
     }
 
     /**
-     * An executor JVM is killed (SIGKILL) while the gradient job's tasks run: the driver loses it, the
+     * An executor JVM is killed (SIGKILL) while it runs a task of the gradient job: the driver loses it, the
      * worker starts a replacement, the lost tasks are recomputed from lineage (the data are generated per
-     * partition from the seed), and the gradient is still bit for bit the local one.
+     * partition from the seed), and the gradient is still bit for bit the local one. No race with the job:
+     * {@link TaskBarrierPlugin} holds the first attempts of the gradient job's first stage (stage 1; stage 0
+     * is DistData's counting job) until the executor is dead, and records the task attempts that ran again.
      */
     @Test
     void executorKilledDuringTheGradientJobStillGivesTheLocalBits() throws Exception {
@@ -101,7 +106,15 @@ class ClusterGradientIT {
         localArgs.addAll(List.of("--output", localNpy.toString()));
         local(localArgs.toArray(new String[0]));
 
-        List<String> clusterArgs = new ArrayList<>(Arrays.asList(job));
+        Path barrier = Files.createDirectories(tmp.resolve("barrier"));
+        Path plugin = pluginJar(tmp);
+        List<String> clusterArgs = new ArrayList<>(List.of(
+                "--conf", "spark.plugins=" + TaskBarrierPlugin.class.getName(),
+                "--conf", "spark.jars=" + plugin,                          // the driver loads the plugin too
+                "--conf", "spark.executor.extraClassPath=" + plugin,       // at executor start, before any fetch
+                "--conf", TaskBarrierPlugin.DIR + "=" + barrier,
+                "--conf", TaskBarrierPlugin.STAGE + "=1"));
+        clusterArgs.addAll(Arrays.asList(job));
         clusterArgs.addAll(List.of("--output", clusterNpy.toString()));
         List<Path> before = executorLogs();
         CompletableFuture<Processes.Result> run = CompletableFuture.supplyAsync(() -> {
@@ -111,33 +124,57 @@ class ClusterGradientIT {
                 throw new RuntimeException(e);
             }
         });
-        // Stage 0 is DistData's counting job; stage 1 is the gradient job's first stage. Kill an executor
-        // once it runs a task of stage 1.
-        ProcessHandle victim = null;
+        String victimId = null;
         long deadline = System.nanoTime() + Duration.ofSeconds(240).toNanos();
-        while (victim == null && System.nanoTime() < deadline && !run.isDone()) {
-            for (Path stderr : executorLogs()) {
-                if (!before.contains(stderr) && Files.readString(stderr).contains("in stage 1.0")) {
-                    victim = cluster.executors().stream()
-                            .filter(h -> h.info().commandLine().orElse("").contains(" --executor-id " + stderr.getParent().getFileName() + " "))
-                            .findFirst().orElse(null);
-                    if (victim != null) break;
-                }
+        while (victimId == null && System.nanoTime() < deadline && !run.isDone()) {
+            try (Stream<Path> files = Files.list(barrier)) {
+                victimId = files.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("running-"))
+                        .map(n -> n.substring("running-".length())).findFirst().orElse(null);
             }
-            Thread.sleep(100);
+            if (victimId == null) Thread.sleep(100);
         }
-        if (victim == null) {
-            fail("no executor ran stage 1 (job done: " + run.isDone() + ")" + cluster.logs());
+        if (victimId == null) {
+            Files.writeString(barrier.resolve("release"), "");
+            fail("no task of stage 1 reached the barrier (job done: " + run.isDone() + ")" + cluster.logs());
         }
+        String id = victimId;
+        ProcessHandle victim = cluster.executors().stream()
+                .filter(h -> h.info().commandLine().orElse("").contains(" --executor-id " + id + " "))
+                .findFirst().orElseThrow(() -> new AssertionError("executor " + id + " holds a task but has no JVM" + cluster.logs()));
         victim.destroyForcibly();
         victim.onExit().get(30, TimeUnit.SECONDS);
+        Files.writeString(barrier.resolve("release"), "");
         Processes.Result r = run.get(300, TimeUnit.SECONDS);
-        assertTrue(r.err().contains("Lost executor"), r::toString);
+        assertTrue(r.err().contains("Lost executor " + id), r::toString);
+        List<String> reruns;
+        try (Stream<Path> files = Files.list(barrier)) {
+            reruns = files.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("rerun-")).toList();
+        }
+        assertFalse(reruns.isEmpty(), "no task of stage 1 ran again after its executor was killed: " + r + cluster.logs());
         // the worker started a replacement: three executor directories in the application's work directories
         long executorDirs = executorLogs().stream().filter(p -> !before.contains(p)).count();
         assertTrue(executorDirs >= 3, "executor directories: " + executorDirs + cluster.logs());
         assertEquals("600000 in 16 partitions", line(r, "rows:"));
         assertArrayEquals(Files.readAllBytes(localNpy), Files.readAllBytes(clusterNpy), r::toString);
+    }
+
+    /** {@link TaskBarrierPlugin}'s classes in a jar, for {@code spark.jars}. */
+    private static Path pluginJar(Path dir) throws Exception {
+        Path classes = StandaloneCluster.TARGET.resolve("test-classes");
+        Path jar = dir.resolve("task-barrier-plugin.jar");
+        List<Path> files;
+        try (Stream<Path> all = Files.list(classes.resolve("dev/sparkautograd/jobs"))) {
+            files = all.filter(p -> p.getFileName().toString().startsWith(TaskBarrierPlugin.class.getSimpleName())).toList();
+        }
+        assertTrue(files.size() >= 2, "TaskBarrierPlugin's class files in " + classes + ": " + files);
+        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
+            for (Path f : files) {
+                out.putNextEntry(new JarEntry(classes.relativize(f).toString()));
+                out.write(Files.readAllBytes(f));
+                out.closeEntry();
+            }
+        }
+        return jar;
     }
 
     /** The executors' stderr files (one directory per executor, under the worker's application directory). */

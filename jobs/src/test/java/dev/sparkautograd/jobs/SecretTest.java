@@ -29,10 +29,22 @@ class SecretTest {
         SparkConf conf = SparkSessions.applySecret(secured("spark://h:7077"), Map.of(SparkSessions.SECRET_FILE_ENV, f.toString()));
         assertEquals("s3cret", conf.get("spark.authenticate.secret"));
 
-        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r--r--"));
-        IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> SparkSessions.applySecret(secured("spark://h:7077"), Map.of(SparkSessions.SECRET_FILE_ENV, f.toString())));
-        assertTrue(e.getMessage().endsWith("may be read by others (rw-r--r--): chmod 600 it"), e.getMessage());
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("r--------"));
+        assertEquals("s3cret", SparkSessions.applySecret(secured("spark://h:7077"), Map.of(SparkSessions.SECRET_FILE_ENV, f.toString()))
+                .get("spark.authenticate.secret"), "0400 is stricter than 0600: accepted");
+    }
+
+    /** A file the group or others may read is refused (the README: "refused if group or others may read it"). */
+    @Test
+    void aSecretFileTheGroupOrOthersMayReadIsRefused(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("secret");
+        Files.writeString(f, "s3cret\n");
+        for (String mode : new String[] {"rw-r--r--", "rw-r-----", "rw----r--", "r--r-----", "rw-rw-rw-"}) {
+            Files.setPosixFilePermissions(f, PosixFilePermissions.fromString(mode));
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> SparkSessions.applySecret(secured("spark://h:7077"), Map.of(SparkSessions.SECRET_FILE_ENV, f.toString())), mode);
+            assertTrue(e.getMessage().endsWith("may be read by others (" + mode + "): chmod 600 it"), e.getMessage());
+        }
     }
 
     @Test

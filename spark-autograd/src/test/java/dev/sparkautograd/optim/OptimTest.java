@@ -6,7 +6,7 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** L-BFGS and Adam on Rosenbrock's function, its gradient from the library's autograd. */
+/** L-BFGS and Adam on Rosenbrock's function, its gradient from the library's autograd; Adam's and SGD's steps against their closed forms. */
 class OptimTest {
 
     private static double rosenbrock(double[] x, double[] grad) {
@@ -46,8 +46,48 @@ class OptimTest {
         assertTrue(opt.iterations() <= 20, "iterations " + opt.iterations());
     }
 
+    /**
+     * Adam's steps on {@code f(x) = sum_i a_i (x_i - c_i)^2}, every coordinate against the closed form of the
+     * paper's update: {@code m_t = (1 - b1) sum_s b1^(t-s) g_s}, {@code v_t = (1 - b2) sum_s b2^(t-s) g_s^2},
+     * {@code x_t = x_(t-1) - lr (m_t / (1 - b1^t)) / (sqrt(v_t / (1 - b2^t)) + eps)}, with PyTorch's b1 = 0.9,
+     * b2 = 0.999, eps = 1e-8. Coordinates of very different scales, both signs, and one already at its
+     * minimum (gradient 0: it must not move).
+     */
     @Test
-    void adamAndSgdDescend() {
+    void adamTakesThePapersStepsOnEveryCoordinate() {
+        double[] a = {1, 1e-3, 1e3, 2, 0.5}, c = {0.5, -3, 2, 1, 0.25};
+        double[] x = {-1.2, 1.0, 2.5, 1, -7}, x0 = x.clone(), expected = x.clone();
+        double lr = 0.05, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+        AdamMinimizer adam = new AdamMinimizer(x.length, lr);
+        java.util.List<double[]> history = new java.util.ArrayList<>();
+        for (int t = 1; t <= 6; t++) {
+            double[] g = new double[x.length];
+            for (int i = 0; i < x.length; i++) g[i] = 2 * a[i] * (x[i] - c[i]);
+            history.add(g);
+            adam.step(x, g);
+            for (int i = 0; i < x.length; i++) {
+                double m = 0, v = 0;
+                for (int s = 1; s <= t; s++) {
+                    double gs = history.get(s - 1)[i];
+                    m += (1 - b1) * Math.pow(b1, t - s) * gs;
+                    v += (1 - b2) * Math.pow(b2, t - s) * gs * gs;
+                }
+                expected[i] -= lr * (m / (1 - Math.pow(b1, t))) / (Math.sqrt(v / (1 - Math.pow(b2, t))) + eps);
+                assertEquals(expected[i], x[i], 1e-12, "step " + t + ", coordinate " + i);
+            }
+            // the first step, bias-corrected, is lr * |g| / (|g| + eps) against the gradient: about lr, whatever the scale
+            if (t == 1) {
+                for (int i = 0; i < x.length; i++) {
+                    double g0 = Math.abs(g[i]);
+                    assertEquals(lr * g0 / (g0 + eps), Math.abs(x[i] - x0[i]), 1e-15, "first step, coordinate " + i);
+                }
+            }
+        }
+        assertEquals(1, x[3], 0.0, "a coordinate with gradient 0 stays where it is");
+    }
+
+    @Test
+    void adamDescendsRosenbrockAndSgdTakesExactSteps() {
         double[] x = {-1.2, 1.0}, g = new double[2];
         AdamMinimizer adam = new AdamMinimizer(2, 0.02);
         for (int i = 0; i < 5000; i++) {
@@ -55,12 +95,13 @@ class OptimTest {
             adam.step(x, g);
         }
         assertEquals(1.0, x[0], 1e-2);
+        // sgd on y^2 with lr 0.25: y <- y - 0.25 * 2y = y / 2, exact in binary
         double[] y = {3.0}, gy = new double[1];
         AdamMinimizer sgd = AdamMinimizer.sgd(1, 0.25);
-        for (int i = 0; i < 60; i++) {
+        for (int i = 1; i <= 60; i++) {
             gy[0] = 2 * y[0];
             sgd.step(y, gy);
+            assertEquals(3.0 * Math.scalb(1.0, -i), y[0], 0.0, "step " + i);
         }
-        assertEquals(0.0, y[0], 1e-12);
     }
 }
