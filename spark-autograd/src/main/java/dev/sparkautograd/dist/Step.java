@@ -17,6 +17,11 @@ interface Step extends Serializable {
         return null;
     }
 
+    /** This step on a sparse (CSR) input block; only steps made for sparse input ({@link SparseStep}) take one. */
+    default Tensor applySparse(Block.Csr x, Tensor[] params) {
+        throw new IllegalStateException(getClass().getSimpleName() + " does not take a sparse block");
+    }
+
     /** Whether this step is {@code block.matmul(parameter)}, whose parameter gradient a reduction may take fused. */
     default boolean isMatmul() {
         return false;
