@@ -210,6 +210,13 @@ public final class DistTensor {
      */
     public DistTensor toDense() { return expr.isSparse() ? of(expr.toDense()) : this; }
 
+    /**
+     * Ids looked up in the rows of a local {@code weight} {@code [n, k]} ({@code Tensor.embedding} per row): an id
+     * column {@code [N]} gives {@code [N, k]}, an id array column {@code [N, m]} gives {@code [N, m, k]}; the weight's
+     * gradient scatter-adds. A bad id fails the job naming the row and the id.
+     */
+    public DistTensor embedding(Tensor weight) { return of(expr.embedding(weight)); }
+
     /** Row-wise along a dimension other than the first. */
     public DistTensor softmax(int dim) { return of(expr.softmax(dim)); }
     public DistTensor logSoftmax(int dim) { return of(expr.logSoftmax(dim)); }

@@ -38,6 +38,12 @@ class DistBehaviourTest {
     static int jobsDuring(Runnable body) {
         JavaSparkContext sc = SharedSpark.jsc();
         JobCounter c = new JobCounter();
+        try {
+            // events of earlier jobs still on the bus must not be counted as this body's
+            sc.sc().listenerBus().waitUntilEmpty();
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new AssertionError(e);
+        }
         sc.sc().addSparkListener(c);
         try {
             body.run();

@@ -182,6 +182,14 @@ public final class Expr {
                 + "and toDense() (call toDense() first to densify every block)");
     }
 
+    /** Each row's ids looked up in the rows of {@code weight} ({@code [n, k]}): ids {@code [N]} give {@code [N, k]}, {@code [N, m]} give {@code [N, m, k]}. */
+    public Expr embedding(Tensor weight) {
+        if (weight != null && weight.dim() != 2) {
+            throw new IllegalArgumentException("embedding: weight must be 2-d [n, k], got shape " + Shapes.str(weight.shape()));
+        }
+        return withParam("embedding", weight, EmbeddingStep.INSTANCE);
+    }
+
     public Expr softmax(int dim) {
         return rowwise("softmax", RowwiseStep.Kind.SOFTMAX, dim, false);
     }

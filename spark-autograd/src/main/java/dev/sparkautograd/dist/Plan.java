@@ -144,11 +144,11 @@ final class Plan implements Serializable {
             Tensor out;
             if (fused != null && fused[k]) {
                 try (Autograd.Scope ng = Autograd.noGrad()) {
-                    out = csr != null ? steps[k].applySparse(csr, p) : steps[k].apply(inputs, p);
+                    out = csr != null ? steps[k].applySparse(csr, p) : steps[k].apply(inputs, p, blocks[0].firstRow());
                 }
                 out.requiresGrad_(true);
             } else {
-                out = csr != null ? steps[k].applySparse(csr, p) : steps[k].apply(inputs, p);
+                out = csr != null ? steps[k].applySparse(csr, p) : steps[k].apply(inputs, p, blocks[0].firstRow());
             }
             int rows = csr != null ? csr.rows() : inputs[0].size(0);
             if (out.dim() == 0 || out.size(0) != rows) {
@@ -316,7 +316,7 @@ final class Plan implements Serializable {
             for (int i = 0; i < b.length; i++) in[i] = b[i].values()[columns[i]];
             try (Autograd.Scope ignored = Autograd.noGrad()) {
                 if (b[0].isSparse(columns[0])) return new Block(b[0].firstRow(), op.applySparse(b[0].csr(columns[0]), params));
-                return new Block(b[0].firstRow(), op.apply(in, params));
+                return new Block(b[0].firstRow(), op.apply(in, params, b[0].firstRow()));
             }
         });
     }

@@ -12,6 +12,11 @@ import java.io.Serializable;
 interface Step extends Serializable {
     Tensor apply(Tensor[] inputs, Tensor[] params);
 
+    /** As {@link #apply(Tensor[], Tensor[])} on a block whose first row is global row {@code firstRow} (for steps whose errors name rows). */
+    default Tensor apply(Tensor[] inputs, Tensor[] params, long firstRow) {
+        return apply(inputs, params);
+    }
+
     /** This step as a call of the element-wise op table, which the row program can run; null for other steps. */
     default ElementwiseStep elementwise() {
         return null;
