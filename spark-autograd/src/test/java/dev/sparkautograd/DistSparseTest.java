@@ -4,6 +4,8 @@ import dev.sparkautograd.dist.Block;
 import dev.sparkautograd.testing.SharedSpark;
 import dev.sparkautograd.testing.StageNames;
 import org.apache.spark.SparkContext;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
@@ -12,6 +14,7 @@ import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
@@ -243,6 +246,55 @@ class DistSparseTest {
         DistTensor z = x.matmul(w2).add(b2);
         z.softplus().sub(y.mul(z)).mean().backward();
         assertArrayEquals(firstGrad[0], w2.grad().toArray(), 0.0, "the same bits in another run");
+    }
+
+    /** [w's gradient, b's gradient, loss] of a logistic step on sparse data, every task failing its first attempt if asked. */
+    private static double[][] sparseStep(SparkSession session, boolean failFirstAttempts) {
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(session.sparkContext());
+        List<Integer> ids = new ArrayList<>();
+        for (int r = 0; r < 300; r++) ids.add(r);
+        // four partitions whatever the master; each row a function of its index
+        Dataset<Row> df = session.createDataFrame(sc.parallelize(ids, 4).map(r -> {
+            Random rnd = new Random(11 + r);
+            int a = rnd.nextInt(5000), b = 5000 + rnd.nextInt(5000);
+            return RowFactory.create(Vectors.sparse(10_000, new int[] {a, b}, new double[] {rnd.nextGaussian(), rnd.nextGaussian()}), (double) rnd.nextInt(2));
+        }), XY);
+        DistData d = DistData.fromDataset(df, DistData.options().sparse(true).blockRows(20), "x", "y");
+        Tensor w = Tensor.randn(12, 10_000).mul(0.1).requiresGrad_(true), b = Tensor.scalar(0.3).requiresGrad_(true);
+        DistTensor y = d.tensor("y").mapBlocks(List.of(), (t, q) -> {
+            TaskContext tc = TaskContext.get();
+            if (failFirstAttempts && tc != null && tc.attemptNumber() == 0) throw new IllegalStateException("injected failure of attempt 0");
+            return t;
+        });
+        DistTensor z = d.tensor("x").matmul(w).add(b);
+        Tensor loss = z.softplus().sub(y.mul(z)).mean();
+        loss.backward();
+        return new double[][] {w.grad().toArray(), b.grad().toArray(), {loss.item()}};
+    }
+
+    @Test
+    void taskRetriesAndOtherSlotCountsGiveTheSameBits() {
+        double[][] reference = sparseStep(SharedSpark.session(), false);
+        SharedSpark.session().stop();
+        for (String master : new String[] {"local[1]", "local[2,4]"}) {
+            SparkSession s = DistRetryTest.session(master);
+            try {
+                s.sparkContext().setLogLevel("ERROR");
+                AtomicInteger failed = new AtomicInteger();
+                s.sparkContext().addSparkListener(new SparkListener() {
+                    @Override
+                    public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd e) {
+                        if (!e.taskInfo().successful()) failed.incrementAndGet();
+                    }
+                });
+                double[][] again = sparseStep(s, master.equals("local[2,4]"));
+                drain(s.sparkContext());
+                if (master.equals("local[2,4]")) assertTrue(failed.get() >= 4, "every task of the step failed once: " + failed.get());
+                for (int i = 0; i < reference.length; i++) assertArrayEquals(reference[i], again[i], 0.0, master + ", array " + i);
+            } finally {
+                DistRetryTest.stop(s);
+            }
+        }
     }
 
     @Test
