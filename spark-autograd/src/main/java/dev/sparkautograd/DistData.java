@@ -29,6 +29,7 @@ public final class DistData {
         private int blockRows;
         private long blockBytes = 1 << 20;
         private StorageLevel storageLevel;
+        private Boolean sparse;
         private boolean allowNonFinite;
 
         /** Rows per block (default: as many as fit about {@link #blockBytes} bytes, 1 MB, as MLlib's InstanceBlock). */
@@ -56,8 +57,18 @@ public final class DistData {
             return this;
         }
 
+        /**
+         * {@code true}: ML Vector and {@code array<double>} columns are held as CSR rows (memory in proportion to the
+         * non-zeros); {@code false}: dense; {@code null} (the default): the counting job decides per Vector column,
+         * sparse when it is wider than 65,536 or under 10% of its entries are non-zero ({@code array<double>} stays dense).
+         */
+        public Options sparse(Boolean sparse) {
+            this.sparse = sparse;
+            return this;
+        }
+
         Loader.Settings settings() {
-            return new Loader.Settings(blockRows, blockBytes, storageLevel, allowNonFinite);
+            return new Loader.Settings(blockRows, blockBytes, storageLevel, allowNonFinite, sparse);
         }
     }
 

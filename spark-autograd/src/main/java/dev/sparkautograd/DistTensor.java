@@ -83,6 +83,11 @@ public final class DistTensor {
         return expr.numPartitions();
     }
 
+    /** Whether the blocks hold CSR rows (see {@link DistData.Options#sparse}); a sparse tensor has only a few ops, see {@link #toDense()}. */
+    public boolean isSparse() {
+        return expr.isSparse();
+    }
+
     /** The op that made this tensor ("matmul", "mapBlocks", a column name...). */
     public String name() {
         return expr.name();
@@ -197,6 +202,20 @@ public final class DistTensor {
 
     /** Each row times a local matrix (or vector): {@code [N, k] @ [k, m] -> [N, m]}, {@code [N, k] @ [k] -> [N]}. */
     public DistTensor matmul(Tensor w) { return of(expr.matmul(w)); }
+
+    /**
+     * The dense form of a sparse tensor (this tensor when it is dense). Sparse tensors have {@code matmul},
+     * {@code mul(double)}, {@code div(double)}, {@code neg}, {@code square}, {@code abs}, {@code sumRows(1, keepdim)}
+     * and this; any other op fails on the driver saying the tensor is sparse.
+     */
+    public DistTensor toDense() { return expr.isSparse() ? of(expr.toDense()) : this; }
+
+    /**
+     * Ids looked up in the rows of a local {@code weight} {@code [n, k]} ({@code Tensor.embedding} per row): an id
+     * column {@code [N]} gives {@code [N, k]}, an id array column {@code [N, m]} gives {@code [N, m, k]}; the weight's
+     * gradient scatter-adds. A bad id fails the job naming the row and the id.
+     */
+    public DistTensor embedding(Tensor weight) { return of(expr.embedding(weight)); }
 
     /** Row-wise along a dimension other than the first. */
     public DistTensor softmax(int dim) { return of(expr.softmax(dim)); }

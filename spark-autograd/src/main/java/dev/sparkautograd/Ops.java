@@ -482,6 +482,87 @@ final class Ops {
         });
     }
 
+    // ---- selecting by an index tensor ----------------------------------------------------------
+
+    /** {@code torch.index_select}: the slices {@code index[j]} of {@code a} along {@code dim}, in index order. */
+    static Tensor indexSelect(Tensor a, int dim, Tensor index) {
+        if (a.shape.length == 0) throw new IllegalArgumentException("indexSelect: cannot select from a 0-dim tensor");
+        if (index.shape.length > 1) {
+            throw new IllegalArgumentException("indexSelect: index must be 0-d or 1-d, got shape " + Shapes.str(index.shape));
+        }
+        int d = Shapes.dim(dim, a.shape.length);
+        return select(a, d, indices("indexSelect", index, a.shape[d]));
+    }
+
+    private static Tensor select(Tensor a, int d, int[] idx) {
+        int[] as = a.shape, s = as.clone();
+        s[d] = idx.length;
+        Tensor out = new Tensor(gather(a.data, Shapes.outer(as, d), as[d], Shapes.inner(as, d), idx), s);
+        return record("IndexSelectBackward0", out, in(a), null, (n, g) -> grads(indexAdd(g, as, d, idx)));
+    }
+
+    /** Zeros of {@code shape} with the slices of {@code g} added at {@code idx} along {@code d} (repeats add up): the adjoint of {@link #select}. */
+    private static Tensor indexAdd(Tensor g, int[] shape, int d, int[] idx) {
+        Tensor out = new Tensor(scatterAdd(g.data, Shapes.outer(shape, d), shape[d], Shapes.inner(shape, d), idx), shape.clone());
+        return record("IndexAddBackward0", out, in(g), null, (n, gg) -> grads(select(gg, d, idx)));
+    }
+
+    /**
+     * {@code torch.nn.functional.embedding}: row {@code indices[...]} of {@code weight} ({@code [n, k]}) for each
+     * index, shape {@code indices.shape + [k]}. The gradient scatter-adds into the weight's rows.
+     */
+    static Tensor embedding(Tensor indices, Tensor weight) {
+        if (weight.shape.length != 2) {
+            throw new IllegalArgumentException("embedding: weight must be 2-d [n, k], got shape " + Shapes.str(weight.shape));
+        }
+        int n = weight.shape[0], k = weight.shape[1];
+        int[] idx = indices("embedding", indices, n);
+        int[] s = Arrays.copyOf(indices.shape, indices.shape.length + 1);
+        s[s.length - 1] = k;
+        int[] ws = weight.shape;
+        Tensor out = new Tensor(gather(weight.data, 1, n, k, idx), s);
+        return record("EmbeddingBackward0", out, in(weight), null, (nd, g) -> grads(indexAdd(g.reshape(idx.length, k), ws, 0, idx)));
+    }
+
+    /** The entries of an index tensor as ints in {@code [0, size)}; an error naming the first that is not. */
+    private static int[] indices(String op, Tensor index, int size) {
+        int[] idx = new int[index.data.length];
+        for (int j = 0; j < idx.length; j++) {
+            double v = index.data[j];
+            if (v != Math.rint(v) || v < 0 || v >= size) {
+                String shown = v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
+                throw new IllegalArgumentException(op + ": index " + shown + " (element " + j + " of the index tensor) is "
+                        + (v != Math.rint(v) ? "not an integer" : "out of range [0, " + size + ")"));
+            }
+            idx[j] = (int) v;
+        }
+        return idx;
+    }
+
+    /** {@code [outer, idx.length, inner]}: the slices {@code idx} of {@code a} seen as {@code [outer, size, inner]}. */
+    private static double[] gather(double[] a, int outer, int size, int inner, int[] idx) {
+        double[] out = new double[outer * idx.length * inner];
+        for (int o = 0, p = 0; o < outer; o++) {
+            for (int j : idx) {
+                System.arraycopy(a, (o * size + j) * inner, out, p, inner);
+                p += inner;
+            }
+        }
+        return out;
+    }
+
+    /** {@code [outer, size, inner]} zeros with the slices of {@code g} ({@code [outer, idx.length, inner]}) added at {@code idx}, in index order. */
+    private static double[] scatterAdd(double[] g, int outer, int size, int inner, int[] idx) {
+        double[] out = new double[outer * size * inner];
+        for (int o = 0, p = 0; o < outer; o++) {
+            for (int j : idx) {
+                int base = (o * size + j) * inner;
+                for (int i = 0; i < inner; i++) out[base + i] += g[p++];
+            }
+        }
+        return out;
+    }
+
     static Tensor clone(Tensor a) {
         return record("CloneBackward0", new Tensor(a.data.clone(), a.shape), in(a), null, (n, g) -> grads(g));
     }

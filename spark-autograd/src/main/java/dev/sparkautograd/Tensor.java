@@ -397,6 +397,10 @@ public final class Tensor {
     public Tensor slice(int dim, int start, int end) { return Ops.slice(this, dim, start, end); }
     /** Row {@code i} along the first dimension. */
     public Tensor index(int i) { return Ops.index(this, i); }
+    /** {@code torch.index_select}: the slices at {@code index} (0-d or 1-d, integer values) along {@code dim}. */
+    public Tensor indexSelect(int dim, Tensor index) { return Ops.indexSelect(this, dim, index); }
+    /** {@code torch.nn.functional.embedding}: this tensor holds indices into the rows of {@code weight} ({@code [n, k]}); shape {@code shape() + [k]}. */
+    public Tensor embedding(Tensor weight) { return Ops.embedding(this, weight); }
     public Tensor clone() { return Ops.clone(this); }
     public static Tensor cat(List<Tensor> tensors, int dim) { return Ops.cat(tensors, dim); }
     public static Tensor where(Tensor cond, Tensor a, Tensor b) { return Ops.where(cond, a, b); }

@@ -125,6 +125,10 @@ class OpGradcheckTest {
         t.add(new Sample("slice", l -> l.get(0).slice(0, -2, 10), List.of(r(67, 3, 2))));
         t.add(new Sample("index", l -> l.get(0).index(1), List.of(r(68, 3, 2))));
         t.add(new Sample("index", l -> l.get(0).index(-1), List.of(r(69, 3))));
+        t.add(new Sample("indexSelect", l -> l.get(0).indexSelect(1, Tensor.of(2, 0, 2)), List.of(r(79, 2, 3))));
+        t.add(new Sample("indexSelect", l -> l.get(0).indexSelect(0, Tensor.scalar(1)), List.of(r(80, 3, 2))));
+        t.add(new Sample("embedding", l -> Tensor.fromArray(new double[] {3, 0, 3, 1}, 2, 2).embedding(l.get(0)), List.of(r(81, 4, 3))));
+        t.add(new Sample("embedding", l -> Tensor.of(2, 2, 0).embedding(l.get(0)).tanh(), List.of(r(82, 3, 2))));
         t.add(new Sample("cat", l -> Tensor.cat(List.of(l.get(0), l.get(1)), 1), List.of(r(70, 2, 1), r(71, 2, 3))));
         t.add(new Sample("cat", l -> Tensor.cat(List.of(l.get(0), l.get(1), l.get(0)), 0), List.of(r(72, 1, 2), r(73, 2, 2))));
         t.add(new Sample("where", l -> Tensor.where(Tensor.of(1, 0, 1).gt(0), l.get(0), l.get(1)), List.of(r(74, 2, 3), r(75, 3))));

@@ -22,6 +22,7 @@ public final class AutogradKryoRegistrator implements KryoRegistrator {
         kryo.register(int[][].class);
         kryo.register(Block.class, new BlockSerializer());
         kryo.register(Block[].class);
+        kryo.register(Block.Csr.class, new CsrSerializer());
         kryo.register(Params.class);
         kryo.register(long[][].class);
     }
@@ -29,20 +30,67 @@ public final class AutogradKryoRegistrator implements KryoRegistrator {
     /** first row, then each column as a tensor (raw doubles). */
     static final class BlockSerializer extends Serializer<Block> {
         private final TensorSerializer tensors = new TensorSerializer();
+        private final CsrSerializer csrs = new CsrSerializer();
 
         @Override
         public void write(Kryo kryo, Output out, Block b) {
             out.writeLong(b.firstRow());
-            out.writeInt(b.width(), true);
-            for (int i = 0; i < b.width(); i++) tensors.write(kryo, out, b.column(i));
+            boolean mixed = false;
+            for (int i = 0; i < b.width(); i++) mixed |= b.isSparse(i);
+            if (!mixed) {
+                out.writeInt(b.width(), true);
+                for (int i = 0; i < b.width(); i++) tensors.write(kryo, out, b.column(i));
+                return;
+            }
+            // A negative count marks a block with sparse columns; each column then starts with its kind.
+            out.writeInt(-1 - b.width(), true);
+            for (int i = 0; i < b.width(); i++) {
+                out.writeBoolean(b.isSparse(i));
+                if (b.isSparse(i)) csrs.write(kryo, out, b.csr(i));
+                else tensors.write(kryo, out, b.column(i));
+            }
         }
 
         @Override
         public Block read(Kryo kryo, Input in, Class<Block> type) {
             long first = in.readLong();
-            Tensor[] values = new Tensor[in.readInt(true)];
-            for (int i = 0; i < values.length; i++) values[i] = tensors.read(kryo, in, Tensor.class);
-            return new Block(first, values);
+            int n = in.readInt(true);
+            if (n >= 0) {
+                Tensor[] values = new Tensor[n];
+                for (int i = 0; i < values.length; i++) values[i] = tensors.read(kryo, in, Tensor.class);
+                return new Block(first, values);
+            }
+            n = -1 - n;
+            Tensor[] values = new Tensor[n];
+            Block.Csr[] sparse = new Block.Csr[n];
+            for (int i = 0; i < n; i++) {
+                if (in.readBoolean()) sparse[i] = csrs.read(kryo, in, Block.Csr.class);
+                else values[i] = tensors.read(kryo, in, Tensor.class);
+            }
+            return new Block(first, values, sparse);
+        }
+    }
+
+    /** width, row offsets, column indices, values (raw arrays). */
+    static final class CsrSerializer extends Serializer<Block.Csr> {
+        @Override
+        public void write(Kryo kryo, Output out, Block.Csr c) {
+            out.writeInt(c.width, true);
+            out.writeInt(c.rows, true);
+            out.writeInts(c.offsets, true);
+            out.writeInt(c.values.length, true);
+            out.writeInts(c.indices, true);
+            out.writeDoubles(c.values);
+        }
+
+        @Override
+        public Block.Csr read(Kryo kryo, Input in, Class<Block.Csr> type) {
+            int width = in.readInt(true);
+            int[] offsets = in.readInts(in.readInt(true) + 1, true);
+            int nnz = in.readInt(true);
+            int[] indices = in.readInts(nnz, true);
+            double[] values = in.readDoubles(nnz);
+            return new Block.Csr(width, offsets, indices, values);
         }
     }
 

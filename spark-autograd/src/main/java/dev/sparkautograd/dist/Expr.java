@@ -55,6 +55,8 @@ public final class Expr {
     final Layout layout;
     final int[] rowShape;
     final String name;
+    /** Whether the blocks hold CSR rows (a sparse source column, or a sparse op of one). */
+    final boolean sparse;
     // a source column ...
     final Source source;
     final int column;
@@ -73,6 +75,11 @@ public final class Expr {
     private Expr grad;
 
     Expr(Source source, int column, int sourceWidth, int[] rowShape, String name) {
+        this(source, column, sourceWidth, rowShape, name, false);
+    }
+
+    Expr(Source source, int column, int sourceWidth, int[] rowShape, String name, boolean sparse) {
+        this.sparse = sparse;
         this.sc = source.sc;
         this.layout = source.layout;
         this.rowShape = rowShape.clone();
@@ -87,6 +94,7 @@ public final class Expr {
     }
 
     private Expr(String name, Expr[] parents, Tensor[] params, Step step, int[] rowShape) {
+        this.sparse = step instanceof SparseStep s && s.sparseResult();
         this.sc = parents[0].sc;
         this.layout = parents[0].layout;
         this.rowShape = rowShape;
@@ -105,11 +113,23 @@ public final class Expr {
 
     /** A unary table op with its numeric attributes (0 where it has none). */
     public Expr elementwise(Elementwise op, double b, double c) {
+        if (sparse) {
+            if (op == Elementwise.NEG) return sparseOp(op.method, SparseStep.scale(-1), rowShape);
+            if (op == Elementwise.SQUARE) return sparseOp(op.method, SparseStep.of(SparseStep.Kind.SQUARE), rowShape);
+            if (op == Elementwise.ABS) return sparseOp(op.method, SparseStep.of(SparseStep.Kind.ABS), rowShape);
+        }
         return apply(op.method, new Expr[] {this}, new Tensor[0], new ElementwiseStep(op, ElementwiseStep.Operand.NONE, b, c));
     }
 
     /** A binary table op with a number as the second operand. */
     public Expr elementwise(Elementwise op, double constant) {
+        if (sparse && (op == Elementwise.MUL || op == Elementwise.DIV)) {
+            if (!Double.isFinite(constant) || (op == Elementwise.DIV && constant == 0)) {
+                throw new IllegalArgumentException(op.method + "(" + constant + ") of the sparse DistTensor of shape " + shapeStr()
+                        + " would not keep its zeros zero; call toDense() first");
+            }
+            return sparseOp(op.method, op == Elementwise.MUL ? SparseStep.scale(constant) : SparseStep.divide(constant), rowShape);
+        }
         return apply(op.method, new Expr[] {this}, new Tensor[0], new ElementwiseStep(op, ElementwiseStep.Operand.CONST, constant, 0));
     }
 
@@ -120,6 +140,8 @@ public final class Expr {
 
     /** A binary table op with an aligned DistTensor as the second operand. */
     public Expr elementwise(Elementwise op, Expr other) {
+        if (sparse) throw notForSparse(op.method);
+        if (other.sparse) throw other.notForSparse(op.method);
         if (other.layout != layout) {
             throw new IllegalArgumentException(op.method + ": the DistTensors of shapes " + shapeStr() + " and " + other.shapeStr()
                     + " are not aligned (they come from different sources or block layouts); build both from one DistData "
@@ -129,7 +151,43 @@ public final class Expr {
     }
 
     public Expr matmul(Tensor w) {
-        return withParam("matmul", w, MatmulStep.INSTANCE);
+        if (!sparse) return withParam("matmul", w, MatmulStep.INSTANCE);
+        if (w == null) throw new IllegalArgumentException("matmul: the parameter is null");
+        if ((w.dim() != 1 && w.dim() != 2) || w.size(0) != rowShape[0]) {
+            throw new IllegalArgumentException("matmul: the sparse DistTensor of shape " + shapeStr() + " and a Tensor of shape "
+                    + Shapes.str(w.shape()) + " do not multiply: the parameter must be [" + rowShape[0] + "] or [" + rowShape[0] + ", k]");
+        }
+        int[] rs = w.dim() == 1 ? new int[0] : new int[] {w.size(1)};
+        return new Expr("matmul", new Expr[] {this}, new Tensor[] {w}, SparseStep.of(SparseStep.Kind.MATMUL), rs);
+    }
+
+    /** The dense form (this expression itself when it is dense). */
+    public Expr toDense() {
+        return sparse ? sparseOp("toDense", SparseStep.of(SparseStep.Kind.TO_DENSE), rowShape) : this;
+    }
+
+    public boolean isSparse() {
+        return sparse;
+    }
+
+    /** A step on this sparse expression's CSR blocks. */
+    private Expr sparseOp(String opName, SparseStep step, int[] rowShape) {
+        return new Expr(opName, new Expr[] {this}, new Tensor[0], step, rowShape.clone());
+    }
+
+    /** The error for an op that sparse tensors do not have, raised on the driver before any job. */
+    IllegalArgumentException notForSparse(String opName) {
+        return new IllegalArgumentException(opName + ": the DistTensor of shape " + shapeStr() + " is sparse (CSR rows), and " + opName
+                + " is not defined on sparse tensors; they have matmul, mul(double), div(double), neg, square, abs, sumRows(1, keepdim) "
+                + "and toDense() (call toDense() first to densify every block)");
+    }
+
+    /** Each row's ids looked up in the rows of {@code weight} ({@code [n, k]}): ids {@code [N]} give {@code [N, k]}, {@code [N, m]} give {@code [N, m, k]}. */
+    public Expr embedding(Tensor weight) {
+        if (weight != null && weight.dim() != 2) {
+            throw new IllegalArgumentException("embedding: weight must be 2-d [n, k], got shape " + Shapes.str(weight.shape()));
+        }
+        return withParam("embedding", weight, EmbeddingStep.INSTANCE);
     }
 
     public Expr softmax(int dim) {
@@ -145,6 +203,9 @@ public final class Expr {
     }
 
     public Expr sumRows(int dim, boolean keepdim) {
+        if (sparse && Shapes.dim(dim, rowShape.length + 1) == 1) {
+            return sparseOp("sumRows", SparseStep.sumRows(keepdim), keepdim ? new int[] {1} : new int[0]);
+        }
         return rowwise("sumRows", RowwiseStep.Kind.SUM, dim, keepdim);
     }
 
@@ -157,6 +218,7 @@ public final class Expr {
     }
 
     private Expr rowwise(String opName, RowwiseStep.Kind kind, int dim, boolean keepdim) {
+        if (sparse) throw notForSparse(opName + "(" + dim + ")");
         int d = Shapes.dim(dim, rowShape.length + 1);
         if (d == 0) {
             throw new IllegalArgumentException(opName + ": dim " + dim + " is the row dimension of a DistTensor of shape " + shapeStr()
@@ -171,6 +233,7 @@ public final class Expr {
     }
 
     private Expr apply(String opName, Expr[] in, Tensor[] ps, Step step) {
+        for (Expr e : in) if (e.sparse) throw e.notForSparse(opName);
         for (Tensor p : ps) if (p == null) throw new IllegalArgumentException(opName + ": a parameter is null");
         return new Expr(opName, in, ps, step, inferRowShape(opName, in, ps, step));
     }
@@ -253,7 +316,7 @@ public final class Expr {
             return Tensor.zeros(s);
         }
         List<Tensor> parts = new ArrayList<>(blocks.size());
-        for (Block b : blocks) parts.add(b.tensor());
+        for (Block b : blocks) parts.add(b.isSparse(0) ? b.csr(0).toDense() : b.tensor());
         try (Autograd.Scope ignored = Autograd.noGrad()) {
             return parts.size() == 1 ? parts.get(0).detach() : Tensor.cat(parts, 0);
         }
@@ -293,7 +356,7 @@ public final class Expr {
                 rdd = source.rdd;
             } else {
                 final int c = column;
-                rdd = source.rdd.map(b -> new Block(b.firstRow(), b.column(c)));
+                rdd = source.rdd.map(b -> b.select(c));
                 rdd.setName(name);
             }
             return rdd;
@@ -301,6 +364,11 @@ public final class Expr {
         checkParamVersions();
         List<JavaRDD<Block>> in = new ArrayList<>(parents.length);
         for (Expr p : parents) in.add(p.rdd());
+        if (step instanceof SparseStep s && s.sparseResult()) {
+            rdd = in.get(0).map(b -> new Block(b.firstRow(), s.map(b.csr(0))));
+            rdd.setName(name);
+            return rdd;
+        }
         final Params values = Params.of(params);
         final Step f = step;
         final int[] columns = new int[parents.length];
@@ -331,6 +399,10 @@ public final class Expr {
     // ---- autograd --------------------------------------------------------------------------------
 
     public void requiresGrad_(boolean requiresGrad) {
+        if (requiresGrad && sparse) {
+            throw new IllegalArgumentException("requiresGrad_: per-row gradients of the sparse DistTensor of shape " + shapeStr()
+                    + " are not supported (its rows are CSR); gradients reach the parameters it multiplies, or call toDense() first");
+        }
         this.requiresGrad = requiresGrad;
     }
 
@@ -362,11 +434,13 @@ public final class Expr {
 
     /** The sum (or mean) of every element: a local scalar whose grad_fn is named {@code nodeName}. */
     public Tensor reduceAll(boolean mean, String nodeName) {
+        if (sparse) throw notForSparse(mean ? "mean" : "sum");
         return Reduction.run(this, mean, false, nodeName);
     }
 
     /** The sum (or mean) over the rows ({@code dim} must be 0): a local tensor of the row shape. */
     public Tensor reduceRows(String opName, int dim, boolean mean, String nodeName) {
+        if (sparse) throw notForSparse(opName);
         if (Shapes.dim(dim, rowShape.length + 1) != 0) {
             throw new IllegalArgumentException(opName + "(" + dim + ") of a DistTensor of shape " + shapeStr()
                     + " would stay partitioned: reductions to a local tensor are over dim 0; use sumRows for a row-wise sum");

@@ -26,7 +26,12 @@ public final class Loader {
     private Loader() {}
 
     /** How blocks are sized and kept (the front's {@code DistData.Options}). */
-    public record Settings(int blockRows, long blockBytes, StorageLevel storageLevel, boolean allowNonFinite) implements java.io.Serializable {
+    public record Settings(int blockRows, long blockBytes, StorageLevel storageLevel, boolean allowNonFinite, Boolean sparse) implements java.io.Serializable {
+        /** Above this width a Vector column is read sparse when the choice is left to the counting job. */
+        static final int SPARSE_ABOVE_WIDTH = 65_536;
+        /** Below this fraction of non-zeros a Vector column is read sparse when the choice is left to the counting job. */
+        static final double SPARSE_BELOW_DENSITY = 0.1;
+
         /** Rows per block: {@code blockRows} when set, else as many as fit about {@code blockBytes} (as MLlib's InstanceBlock). */
         int rowsPerBlock(int doublesPerRow) {
             if (blockRows > 0) return blockRows;
@@ -41,9 +46,13 @@ public final class Loader {
         public final List<Expr> exprs;
 
         Columns(Expr.Source source, List<String> names, List<int[]> rowShapes) {
+            this(source, names, rowShapes, new boolean[names.size()]);
+        }
+
+        Columns(Expr.Source source, List<String> names, List<int[]> rowShapes, boolean[] sparse) {
             this.source = source;
             List<Expr> es = new ArrayList<>();
-            for (int i = 0; i < names.size(); i++) es.add(new Expr(source, i, names.size(), rowShapes.get(i), names.get(i)));
+            for (int i = 0; i < names.size(); i++) es.add(new Expr(source, i, names.size(), rowShapes.get(i), names.get(i), sparse[i]));
             this.exprs = List.copyOf(es);
         }
 
@@ -67,7 +76,7 @@ public final class Loader {
      * bad cells fail the first job that reads them, naming column and row.
      */
     public static Columns fromDataset(Dataset<Row> df, Settings settings, String... columns) {
-        RowReader reader = RowReader.forSchema(df.schema(), columns, settings.allowNonFinite());
+        RowReader reader = RowReader.forSchema(df.schema(), columns, settings.allowNonFinite(), settings.sparse() == null);
         Dataset<Row> selected = df.select(Arrays.stream(columns).map(df::col).toArray(org.apache.spark.sql.Column[]::new));
         JavaRDD<InternalRow> rows = selected.queryExecution().toRdd().toJavaRDD();
         List<long[]> counts = Actions.run(() -> rows.mapPartitions(it -> Collections.singletonList(reader.count(it)).iterator(), true).collect());
@@ -96,12 +105,34 @@ public final class Loader {
             if (widths[i] < 0) widths[i] = 0;
         }
         reader.setWidths(widths);
-        int blockRows = settings.rowsPerBlock(Arrays.stream(widths).sum());
+        boolean[] sparse = new boolean[n];
+        boolean anySparse = false;
+        long totalRows = offsets[offsets.length - 1];
+        for (int i = 0; i < n; i++) {
+            if (settings.sparse() != null) {
+                sparse[i] = settings.sparse() && reader.isVectorLike(i);
+            } else if (reader.isVector(i) && widths[i] > 0) {
+                long nonZeros = 0;
+                for (long[] c : counts) nonZeros += c[1 + 2 * n + i];
+                sparse[i] = widths[i] > Settings.SPARSE_ABOVE_WIDTH
+                        || nonZeros < Settings.SPARSE_BELOW_DENSITY * (double) totalRows * widths[i];
+            }
+            anySparse |= sparse[i];
+        }
+        reader.setSparse(sparse);
         List<int[]> shapes = new ArrayList<>();
         for (int i = 0; i < n; i++) shapes.add(reader.rowShape(i));
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(df.sparkSession().sparkContext());
-        return new Columns(source(sc, rows, offsets, (p, it) -> reader.blocks(it, offsets[p], blockRows),
-                "fromDataset " + String.join(", ", columns), settings), Arrays.asList(columns), shapes);
+        String name = "fromDataset " + String.join(", ", columns);
+        if (anySparse) {
+            int fixedRows = settings.blockRows();
+            long blockBytes = settings.blockBytes();
+            return new Columns(source(sc, rows, offsets, (p, it) -> reader.sparseBlocks(it, offsets[p], fixedRows, blockBytes), name, settings),
+                    Arrays.asList(columns), shapes, sparse);
+        }
+        int blockRows = settings.rowsPerBlock(Arrays.stream(widths).sum());
+        return new Columns(source(sc, rows, offsets, (p, it) -> reader.blocks(it, offsets[p], blockRows), name, settings),
+                Arrays.asList(columns), shapes);
     }
 
     /** Rows of {@code cols} values each (one counting job; rows of another length are an error naming the row). */

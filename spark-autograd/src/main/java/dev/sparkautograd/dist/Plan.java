@@ -127,7 +127,9 @@ final class Plan implements Serializable {
         int f = frontierRdd.length;
         Tensor[] slots = new Tensor[f + steps.length];
         for (int i = 0; i < f; i++) {
-            Tensor t = blocks[frontierRdd[i]].values()[frontierColumn[i]];
+            Block b = blocks[frontierRdd[i]];
+            if (b.isSparse(frontierColumn[i])) continue; // read through sparseSlot by the steps that take CSR
+            Tensor t = b.values()[frontierColumn[i]];
             slots[i] = i == leafSlot ? t.detach().requiresGrad_(true) : t;
         }
         for (int k = 0; k < steps.length; k++) {
@@ -138,16 +140,17 @@ final class Plan implements Serializable {
             int[] pi = opParams[k];
             Tensor[] p = new Tensor[pi.length];
             for (int j = 0; j < pi.length; j++) p[j] = params[pi[j]];
+            Block.Csr csr = in[0] < f ? sparseSlot(blocks, in[0]) : null;
             Tensor out;
             if (fused != null && fused[k]) {
                 try (Autograd.Scope ng = Autograd.noGrad()) {
-                    out = steps[k].apply(inputs, p);
+                    out = csr != null ? steps[k].applySparse(csr, p) : steps[k].apply(inputs, p, blocks[0].firstRow());
                 }
                 out.requiresGrad_(true);
             } else {
-                out = steps[k].apply(inputs, p);
+                out = csr != null ? steps[k].applySparse(csr, p) : steps[k].apply(inputs, p, blocks[0].firstRow());
             }
-            int rows = inputs[0].size(0);
+            int rows = csr != null ? csr.rows() : inputs[0].size(0);
             if (out.dim() == 0 || out.size(0) != rows) {
                 throw new IllegalStateException(opNames[k] + ": a block of " + rows + " rows gave a result of shape "
                         + java.util.Arrays.toString(out.shape()) + " (a block op must keep the rows)");
@@ -157,12 +160,17 @@ final class Plan implements Serializable {
         return slots;
     }
 
+    /** The CSR rows of frontier slot {@code i} of this tuple of blocks, or null when that slot is dense. */
+    private Block.Csr sparseSlot(Block[] blocks, int i) {
+        return blocks[frontierRdd[i]].csr(frontierColumn[i]);
+    }
+
     /**
      * The parameter gradients of the fused matmuls of one block, {@code X^T g}, added to {@code into} as the
      * engine accumulates a leaf's gradient: the matmul backward's kernels (a row vector times X for a
      * vector parameter, {@code mmTN} for a matrix), then {@code previous + this block's}.
      */
-    private void accumulateFused(Tensor[] slots, boolean[] fused, Tensor[] params, Tensor[] into) {
+    private void accumulateFused(Block[] blocks, Tensor[] slots, boolean[] fused, Tensor[] params, Tensor[] into) {
         int f = frontierRdd.length;
         for (int k = 0; k < steps.length; k++) {
             if (!fused[k]) continue;
@@ -170,8 +178,17 @@ final class Plan implements Serializable {
             int p = opParams[k][0];
             Tensor g = slots[f + k].grad();
             if (g == null) continue;
-            int rows = x.size(0), d = x.size(1);
+            Block.Csr csr = sparseSlot(blocks, opInputs[k][0]);
             Tensor wg;
+            if (csr != null) {
+                // X^T g straight from the CSR arrays (the data is never densified)
+                wg = Tensor.wrap(csr.transposeTimes(g.toArrayUnsafe(), params[p].dim() == 1 ? 0 : params[p].size(1)), params[p].shape(), false);
+                try (Autograd.Scope ng = Autograd.noGrad()) {
+                    into[p] = into[p] == null ? wg : into[p].add(wg);
+                }
+                continue;
+            }
+            int rows = x.size(0), d = x.size(1);
             if (params[p].dim() == 1) {
                 wg = Tensor.wrap(dev.sparkautograd.tensor.Kernels.mm(g.toArrayUnsafe(), x.toArrayUnsafe(), 1, rows, d), new int[] {d}, false);
             } else {
@@ -245,7 +262,7 @@ final class Plan implements Serializable {
                     if (grads) {
                         double[][] inputGrads = program.backward(slots, params, needGrad, rows, u.item(), programGrads);
                         backwardInputs(slots, program.inputs, inputGrads);
-                        if (fused != null) accumulateFused(slots, fused, params, fusedGrads);
+                        if (fused != null) accumulateFused(b, slots, fused, params, fusedGrads);
                     }
                     continue;
                 }
@@ -258,7 +275,7 @@ final class Plan implements Serializable {
                 for (int i = 0; i < vd.length; i++) acc[i] += vd[i];
                 if (grads && root.requiresGrad()) {
                     root.backward(upstream(root, u));
-                    if (fused != null) accumulateFused(slots, fused, params, fusedGrads);
+                    if (fused != null) accumulateFused(b, slots, fused, params, fusedGrads);
                 }
             }
         }
@@ -345,7 +362,8 @@ final class Plan implements Serializable {
             Tensor[] in = new Tensor[b.length];
             for (int i = 0; i < b.length; i++) in[i] = b[i].values()[columns[i]];
             try (Autograd.Scope ignored = Autograd.noGrad()) {
-                return new Block(b[0].firstRow(), op.apply(in, params));
+                if (b[0].isSparse(columns[0])) return new Block(b[0].firstRow(), op.applySparse(b[0].csr(columns[0]), params));
+                return new Block(b[0].firstRow(), op.apply(in, params, b[0].firstRow()));
             }
         });
     }

@@ -62,7 +62,8 @@ final class Reduction {
         }
 
         boolean isFrontier(Expr t) {
-            return t.source != null || (gradOn && t.requiresGrad) || (t.isPersisted() && !dependsOnGrad(t));
+            // A sparse expression is read as CSR blocks (its RDD maps them): the plan replays only the dense ops after it.
+            return t.source != null || t.sparse || (gradOn && t.requiresGrad) || (t.isPersisted() && !dependsOnGrad(t));
         }
 
         void visit(Expr t) {

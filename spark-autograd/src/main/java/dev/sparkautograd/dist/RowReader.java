@@ -43,19 +43,24 @@ final class RowReader implements Serializable {
     final int[] scale;
     /** Values per row of each array/vector column (1 for numeric). */
     int[] widths;
+    /** Per column: read as CSR rows (decided on the driver after the counting pass); null: all dense. */
+    boolean[] sparse;
     final boolean allowNonFinite;
+    /** Whether the counting pass counts the non-zeros of Vector columns (when the driver decides sparse or dense from them). */
+    final boolean countNonZeros;
 
-    private RowReader(String[] names, int[] kind, int[] type, int[] precision, int[] scale, boolean allowNonFinite) {
+    private RowReader(String[] names, int[] kind, int[] type, int[] precision, int[] scale, boolean allowNonFinite, boolean countNonZeros) {
         this.names = names;
         this.kind = kind;
         this.type = type;
         this.precision = precision;
         this.scale = scale;
         this.allowNonFinite = allowNonFinite;
+        this.countNonZeros = countNonZeros;
     }
 
     /** Checks the schema on the driver: each column must exist and be numeric, array of numbers, or an ML Vector. */
-    static RowReader forSchema(StructType schema, String[] columns, boolean allowNonFinite) {
+    static RowReader forSchema(StructType schema, String[] columns, boolean allowNonFinite, boolean countNonZeros) {
         if (columns.length == 0) throw new IllegalArgumentException("fromDataset: name at least one column");
         int n = columns.length;
         int[] kind = new int[n], type = new int[n], precision = new int[n], scale = new int[n];
@@ -89,7 +94,7 @@ final class RowReader implements Serializable {
                         + "; expected a numeric column, array<double> or an ML Vector");
             }
         }
-        return new RowReader(columns.clone(), kind, type, precision, scale, allowNonFinite);
+        return new RowReader(columns.clone(), kind, type, precision, scale, allowNonFinite, countNonZeros);
     }
 
     private static int numericCode(DataType t) {
@@ -116,6 +121,20 @@ final class RowReader implements Serializable {
         return kind[i] != NUMERIC;
     }
 
+    boolean isVector(int i) {
+        return kind[i] == VECTOR;
+    }
+
+    void setSparse(boolean[] sparse) {
+        boolean any = false;
+        for (boolean b : sparse) any |= b;
+        this.sparse = any ? sparse.clone() : null;
+    }
+
+    boolean isSparse(int i) {
+        return sparse != null && sparse[i];
+    }
+
     int[] rowShape(int i) {
         return kind[i] == NUMERIC ? new int[0] : new int[] {widths[i]};
     }
@@ -126,16 +145,20 @@ final class RowReader implements Serializable {
 
     /**
      * Counting pass over one partition: {@code [rows, then per column the width of its first non-null
-     * cell (-1: none) and that cell's row within the partition]}.
+     * cell (-1: none) and that cell's row within the partition, then per column its non-zeros]} (counted for
+     * Vector columns when {@link #countNonZeros}, else 0).
      */
     long[] count(Iterator<InternalRow> rows) {
-        long[] out = new long[1 + 2 * names.length];
-        for (int i = 0; i < names.length; i++) out[1 + 2 * i] = -1;
+        int n = names.length;
+        long[] out = new long[1 + 3 * n];
+        for (int i = 0; i < n; i++) out[1 + 2 * i] = -1;
         long r = 0;
         while (rows.hasNext()) {
             InternalRow row = rows.next();
-            for (int i = 0; i < names.length; i++) {
-                if (kind[i] == NUMERIC || out[1 + 2 * i] >= 0 || row.isNullAt(i)) continue;
+            for (int i = 0; i < n; i++) {
+                if (kind[i] == NUMERIC || row.isNullAt(i)) continue;
+                if (countNonZeros && kind[i] == VECTOR) out[1 + 2 * n + i] += vectorNonZeros(row.getStruct(i, 4));
+                if (out[1 + 2 * i] >= 0) continue;
                 out[1 + 2 * i] = cellWidth(row, i);
                 out[2 + 2 * i] = r;
             }
@@ -143,6 +166,13 @@ final class RowReader implements Serializable {
         }
         out[0] = r;
         return out;
+    }
+
+    private static long vectorNonZeros(InternalRow s) {
+        ArrayData vals = s.getArray(3);
+        long nz = 0;
+        for (int j = 0; j < vals.numElements(); j++) if (vals.getDouble(j) != 0) nz++;
+        return nz;
     }
 
     private int cellWidth(InternalRow row, int i) {
@@ -205,12 +235,8 @@ final class RowReader implements Serializable {
                     if (size != widths[i]) throw ragged(i, r, size);
                     int[] idx = s.getArray(2).toIntArray();
                     double[] vals = s.getArray(3).toDoubleArray();
-                    for (int j = 0; j < idx.length; j++) {
-                        if (idx[j] < 0 || idx[j] >= size) {
-                            throw new BadDataException("column '" + names[i] + "' has a sparse index " + idx[j] + " out of range [0, " + size + ") at row " + r);
-                        }
-                        dst[off + idx[j]] = check(vals[j], i, r, idx[j]);
-                    }
+                    checkIndices(idx, size, i, r);
+                    for (int j = 0; j < idx.length; j++) dst[off + idx[j]] = check(vals[j], i, r, idx[j]);
                 } else {
                     ArrayData a = s.getArray(3);
                     int len = a.numElements();
@@ -218,6 +244,139 @@ final class RowReader implements Serializable {
                     for (int j = 0; j < len; j++) dst[off + j] = check(a.getDouble(j), i, r, j);
                 }
             }
+        }
+    }
+
+    /**
+     * The blocks of one partition when some columns are sparse: rows are added to a block until it holds
+     * {@code blockBytes} (dense values at 8 bytes, sparse entries at 12: value and column index) or
+     * {@code blockRows} rows when that is set; every column of the row goes into the same block.
+     */
+    Iterator<Block> sparseBlocks(Iterator<InternalRow> rows, long offset, int blockRows, long blockBytes) {
+        int n = names.length;
+        long denseBytesPerRow = 0;
+        for (int i = 0; i < n; i++) if (!isSparse(i)) denseBytesPerRow += 8L * widths[i];
+        final long perRow = denseBytesPerRow;
+        return new Iterator<>() {
+            long next = offset;
+
+            @Override
+            public boolean hasNext() {
+                return rows.hasNext();
+            }
+
+            @Override
+            public Block next() {
+                if (!rows.hasNext()) throw new NoSuchElementException();
+                double[][] dense = new double[n][];
+                CsrBuilder[] csr = new CsrBuilder[n];
+                for (int i = 0; i < n; i++) {
+                    if (isSparse(i)) csr[i] = new CsrBuilder();
+                    else dense[i] = new double[Math.max(1, widths[i]) * 16];
+                }
+                int b = 0;
+                long bytes = 0, first = next;
+                while ((blockRows <= 0 || b < blockRows) && (blockRows > 0 || bytes < blockBytes) && rows.hasNext()) {
+                    InternalRow row = rows.next();
+                    for (int i = 0; i < n; i++) {
+                        if (isSparse(i)) {
+                            bytes += 12L * readSparse(row, i, csr[i], next) + 4;
+                        } else {
+                            if ((b + 1) * widths[i] > dense[i].length) dense[i] = Arrays.copyOf(dense[i], Math.max((b + 1) * widths[i], 2 * dense[i].length));
+                            read(row, i, dense[i], b * widths[i], next);
+                        }
+                    }
+                    bytes += perRow;
+                    b++;
+                    next++;
+                }
+                Tensor[] ts = new Tensor[n];
+                Block.Csr[] cs = new Block.Csr[n];
+                for (int i = 0; i < n; i++) {
+                    if (isSparse(i)) cs[i] = csr[i].build(widths[i]);
+                    else ts[i] = Tensor.wrap(Arrays.copyOf(dense[i], b * widths[i]), kind[i] == NUMERIC ? new int[] {b} : new int[] {b, widths[i]}, false);
+                }
+                return new Block(first, ts, cs);
+            }
+        };
+    }
+
+    /** Appends row {@code r} of array/vector column {@code i} to {@code out} (non-zeros only); returns the entries added. */
+    private int readSparse(InternalRow row, int i, CsrBuilder out, long r) {
+        if (row.isNullAt(i)) throw new BadDataException("column '" + names[i] + "' is null at row " + r);
+        int before = out.nnz;
+        if (kind[i] == ARRAY) {
+            ArrayData a = row.getArray(i);
+            int len = a.numElements();
+            if (len != widths[i]) throw ragged(i, r, len);
+            for (int j = 0; j < len; j++) {
+                if (a.isNullAt(j)) throw new BadDataException("column '" + names[i] + "' has a null element at row " + r + " (index " + j + ")");
+                double v = check(element(a, type[i], j), i, r, j);
+                if (v != 0) out.add(j, v);
+            }
+        } else {
+            InternalRow s = row.getStruct(i, 4);
+            if (s.getByte(0) == 0) {
+                int size = s.getInt(1);
+                if (size != widths[i]) throw ragged(i, r, size);
+                int[] idx = s.getArray(2).toIntArray();
+                double[] vals = s.getArray(3).toDoubleArray();
+                checkIndices(idx, size, i, r);
+                for (int j = 0; j < idx.length; j++) {
+                    double v = check(vals[j], i, r, idx[j]);
+                    if (v != 0) out.add(idx[j], v);
+                }
+            } else {
+                ArrayData a = s.getArray(3);
+                int len = a.numElements();
+                if (len != widths[i]) throw ragged(i, r, len);
+                for (int j = 0; j < len; j++) {
+                    double v = check(a.getDouble(j), i, r, j);
+                    if (v != 0) out.add(j, v);
+                }
+            }
+        }
+        out.endRow();
+        return out.nnz - before;
+    }
+
+    /** A sparse vector's indices must lie in {@code [0, size)} and increase strictly (sorted, no duplicates). */
+    private void checkIndices(int[] idx, int size, int i, long r) {
+        for (int j = 0; j < idx.length; j++) {
+            if (idx[j] < 0 || idx[j] >= size) {
+                throw new BadDataException("column '" + names[i] + "' has a sparse index " + idx[j] + " out of range [0, " + size + ") at row " + r);
+            }
+            if (j > 0 && idx[j] <= idx[j - 1]) {
+                throw new BadDataException("column '" + names[i] + "' has " + (idx[j] == idx[j - 1] ? "a duplicated" : "an unsorted")
+                        + " sparse index " + idx[j] + " (after " + idx[j - 1] + ") at row " + r);
+            }
+        }
+    }
+
+    /** Growable CSR arrays for one column of one block. */
+    private static final class CsrBuilder {
+        int[] offsets = new int[17];
+        int rows;
+        int[] indices = new int[64];
+        double[] values = new double[64];
+        int nnz;
+
+        void add(int j, double v) {
+            if (nnz == values.length) {
+                indices = Arrays.copyOf(indices, 2 * nnz);
+                values = Arrays.copyOf(values, 2 * nnz);
+            }
+            indices[nnz] = j;
+            values[nnz++] = v;
+        }
+
+        void endRow() {
+            if (rows + 2 > offsets.length) offsets = Arrays.copyOf(offsets, 2 * offsets.length);
+            offsets[++rows] = nnz;
+        }
+
+        Block.Csr build(int width) {
+            return new Block.Csr(width, Arrays.copyOf(offsets, rows + 1), Arrays.copyOf(indices, nnz), Arrays.copyOf(values, nnz));
         }
     }
 

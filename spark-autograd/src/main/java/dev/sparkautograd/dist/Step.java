@@ -12,9 +12,19 @@ import java.io.Serializable;
 interface Step extends Serializable {
     Tensor apply(Tensor[] inputs, Tensor[] params);
 
+    /** As {@link #apply(Tensor[], Tensor[])} on a block whose first row is global row {@code firstRow} (for steps whose errors name rows). */
+    default Tensor apply(Tensor[] inputs, Tensor[] params, long firstRow) {
+        return apply(inputs, params);
+    }
+
     /** This step as a call of the element-wise op table, which the row program can run; null for other steps. */
     default ElementwiseStep elementwise() {
         return null;
+    }
+
+    /** This step on a sparse (CSR) input block; only steps made for sparse input ({@link SparseStep}) take one. */
+    default Tensor applySparse(Block.Csr x, Tensor[] params) {
+        throw new IllegalStateException(getClass().getSimpleName() + " does not take a sparse block");
     }
 
     /** Whether this step is {@code block.matmul(parameter)}, whose parameter gradient a reduction may take fused. */
