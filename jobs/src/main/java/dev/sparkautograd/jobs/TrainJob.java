@@ -8,6 +8,7 @@ import dev.sparkautograd.jobs.models.Model;
 import dev.sparkautograd.jobs.models.Synthetic;
 import dev.sparkautograd.optim.AdamMinimizer;
 import dev.sparkautograd.optim.LbfgsMinimizer;
+import dev.sparkautograd.optim.NewtonCG;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import picocli.CommandLine.Command;
@@ -17,12 +18,15 @@ import picocli.CommandLine.Option;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.function.Supplier;
 
-/** Fits a model to a dataset: full-batch L-BFGS, Adam or gradient descent, one Spark job per gradient. */
+/** Fits a model to a dataset: full-batch L-BFGS, Newton-CG, Adam or gradient descent, one Spark job per gradient. */
 @Command(name = "train",
-        description = {"Fit a model to a dataset with full-batch L-BFGS, Adam or gradient descent.",
+        description = {"Fit a model to a dataset with full-batch L-BFGS, Newton-CG (trust-region,",
+                "Hessian-vector products), Adam or gradient descent.",
                 "",
-                "Every loss and gradient is one Spark job over the whole (cached) dataset.",
+                "Every loss and gradient is one Spark job over the whole (cached) dataset;",
+                "with newton each Hessian-vector product is one more.",
                 "One line per step: step, loss, gradient norm, rows/s, elapsed time, ETA",
                 "(~: extrapolated from the gradient norm's recent decrease; <=: at --max-steps).",
                 "Stops when the gradient norm falls below --tolerance, when L-BFGS makes no",
@@ -31,7 +35,7 @@ import java.util.List;
                 "compares the fit with the teacher."})
 public final class TrainJob extends SparkJob {
 
-    public enum Optimizer { lbfgs, adam, sgd }
+    public enum Optimizer { lbfgs, newton, adam, sgd }
 
     @Mixin
     ModelOptions modelOptions = new ModelOptions();
@@ -39,7 +43,7 @@ public final class TrainJob extends SparkJob {
     @Mixin
     DataOptions data = new DataOptions();
 
-    @Option(names = "--optimizer", paramLabel = "OPT", description = "lbfgs, adam or sgd (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--optimizer", paramLabel = "OPT", description = "lbfgs, newton, adam or sgd (default: ${DEFAULT-VALUE}).")
     Optimizer optimizer = Optimizer.lbfgs;
 
     @Option(names = "--lr", paramLabel = "RATE", description = "Learning rate of adam and sgd (default: ${DEFAULT-VALUE}).")
@@ -115,10 +119,26 @@ public final class TrainJob extends SparkJob {
             AdamMinimizer adam = null;
             double[] grad = new double[params.length];
             double loss, gradNorm;
+            NewtonCG newton = null;
+            List<Tensor> newtonParams = null;
+            Supplier<Tensor> newtonLoss = null;
             if (optimizer == Optimizer.lbfgs) {
                 lbfgs = new LbfgsMinimizer(f, params, memory);
                 loss = lbfgs.value();
                 grad = lbfgs.gradient();
+            } else if (optimizer == Optimizer.newton) {
+                // One trial step of the trust-region method per progress line; the radius carries over between calls.
+                // The loss closure is differentiated with createGraph: its gradient is one job, each product one more.
+                List<Tensor> ps = model.unflatten(params, true);
+                newtonParams = ps;
+                newton = new NewtonCG(ps, NewtonCG.Options.defaults().maxIter(1).tolerance(tolerance));
+                newtonLoss = () -> {
+                    describe(spark, who + ": step " + progress.step() + " loss+gradient (Newton-CG)");
+                    Tensor l = model.loss(x, y, ps);
+                    evaluations[0]++;
+                    return reg > 0 ? l.add(model.l2(ps, reg)) : l;
+                };
+                loss = f.evaluate(params, grad);
             } else {
                 adam = optimizer == Optimizer.adam ? new AdamMinimizer(params.length, lr) : AdamMinimizer.sgd(params.length, lr);
                 loss = f.evaluate(params, grad);
@@ -142,6 +162,16 @@ public final class TrainJob extends SparkJob {
                     progress.record(loss, gradNorm, model.weightNorm(params), evaluations[0]);
                     if (!more) {
                         stop = lbfgs.stopReason();
+                        break;
+                    }
+                } else if (newton != null) {
+                    NewtonCG.Result r = newton.step(newtonLoss);
+                    params = Model.flatten(newtonParams);
+                    loss = r.loss();
+                    gradNorm = r.gradientNorm();
+                    progress.record(loss, gradNorm, model.weightNorm(params), evaluations[0]);
+                    if (r.reason() != NewtonCG.StopReason.MAX_ITERATIONS) {
+                        stop = "Newton-CG: " + r.reason().toString().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
                         break;
                     }
                 } else {

@@ -49,6 +49,31 @@ class TrainJobTest {
     }
 
     /**
+     * train --optimizer newton: trust-region Newton-CG with Hessian-vector products through the distributed
+     * reduction reaches the same optimum as L-BFGS (a convex loss: one minimum) and the gradient tolerance in few
+     * steps, each a trial step of TRON.
+     */
+    @Test
+    void newtonCgReachesLbfgssOptimumInFewSteps() throws Exception {
+        Path lbfgsDir = tmp.resolve("newton-vs-lbfgs"), newtonDir = tmp.resolve("newton");
+        String[] data = {"--generate", "20000", "--features", "5", "--partitions", "2", "--seed", "13", "--tolerance", "1e-8"};
+        run(new TrainJob(), concat(data, "--max-steps", "100", "--output", lbfgsDir.toString()));
+        String out = run(new TrainJob(), concat(data, "--optimizer", "newton", "--max-steps", "30", "--output", newtonDir.toString()));
+        assertTrue(line(out, "model:").contains("newton"), out);
+        assertTrue(line(out, "stopped:").startsWith("Newton-CG: gradient tolerance"), out);
+        long steps = out.lines().filter(l -> l.startsWith("step ")).count() - 1;
+        assertTrue(steps <= 15, "Newton-CG took " + steps + " steps\n" + out);
+        double[] newton = Npy.read(newtonDir.resolve("params.npy")).toArray(), lbfgs = Npy.read(lbfgsDir.resolve("params.npy")).toArray();
+        assertTrue(relativeError(newton, lbfgs) < 1e-6, "Newton-CG vs L-BFGS: " + relativeError(newton, lbfgs) + "\n" + out);
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    /**
      * The check: with 40,000 rows and 5 features, L-BFGS's parameters are within 10% (relative L2 error) of the
      * teacher's, and the fit's accuracy on the data is at least the teacher's own minus 0.5 points.
      */
