@@ -9,15 +9,14 @@ import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -28,19 +27,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** generate and gradient on the shared local[2] session. */
 class DataJobsTest {
 
+    /** One directory for the class, made and deleted by JUnit. */
+    @TempDir
     static Path tmp;
-
-    @BeforeAll
-    static void dir() throws IOException {
-        tmp = Files.createTempDirectory("data-jobs");
-    }
-
-    @AfterAll
-    static void clean() throws IOException {
-        try (Stream<Path> files = Files.walk(tmp)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
-    }
 
     static String run(SparkJob job, String... args) throws Exception {
         new CommandLine(job).parseArgs(args);

@@ -7,13 +7,12 @@ import dev.sparkautograd.jobs.models.Synthetic;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -25,19 +24,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** train on generated data (shared local[2] session) recovers the teacher. */
 class TrainJobTest {
 
+    /** One directory for the class, made and deleted by JUnit. */
+    @TempDir
     static Path tmp;
-
-    @BeforeAll
-    static void dir() throws IOException {
-        tmp = Files.createTempDirectory("train-job");
-    }
-
-    @AfterAll
-    static void clean() throws IOException {
-        try (Stream<Path> files = Files.walk(tmp)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
-    }
 
     private static double relativeError(double[] fit, double[] teacher) {
         double num = 0, den = 0;

@@ -8,15 +8,14 @@ import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 
 import static dev.sparkautograd.jobs.UserDataTest.failure;
 import static dev.sparkautograd.jobs.UserDataTest.main;
@@ -27,19 +26,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** train and gradient a user can rely on: --reg, L-BFGS that stops, the ETA, the output rule, job descriptions. */
 class TrainTrustTest {
 
+    /** One directory for the class, made and deleted by JUnit. */
+    @TempDir
     static Path tmp;
-
-    @BeforeAll
-    static void dir() throws IOException {
-        tmp = Files.createTempDirectory("train-trust");
-    }
-
-    @AfterAll
-    static void clean() throws IOException {
-        try (Stream<Path> files = Files.walk(tmp)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
-    }
 
     static final int N = 40, D = 3;
 

@@ -15,6 +15,7 @@ import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -23,9 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -38,19 +37,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class UserDataTest {
 
+    /** One directory for the class, made and deleted by JUnit. */
+    @TempDir
     static Path tmp;
-
-    @BeforeAll
-    static void dir() throws IOException {
-        tmp = Files.createTempDirectory("user-data");
-    }
-
-    @AfterAll
-    static void clean() throws IOException {
-        try (Stream<Path> files = Files.walk(tmp)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
-    }
 
     record Run(int exit, String out, String err) {
         String line(String key) {
