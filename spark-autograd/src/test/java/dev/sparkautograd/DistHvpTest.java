@@ -74,6 +74,22 @@ class DistHvpTest {
                             return z.softplus().sub(Y01.mul(z)).mean().add(w.square().sum().mul(0.05));
                         },
                         Tensor.randn(34, 4).mul(0.5)),
+                // wholly fused (matmul, then a row program): the product runs fused too (RowProduct)
+                new Model("logistic with bias",
+                        x -> {
+                            DistTensor z = data().tensor("x").matmul(x.slice(0, 0, 4)).add(x.slice(0, 4, 5).reshape());
+                            return z.softplus().sub(data().tensor("y").mul(z)).mean();
+                        },
+                        x -> {
+                            Tensor z = X.matmul(x.slice(0, 0, 4)).add(x.slice(0, 4, 5).reshape());
+                            return z.softplus().sub(Y01.mul(z)).mean();
+                        },
+                        Tensor.randn(38, 5).mul(0.5)),
+                new Model("sigmoid squared error",
+                        x -> data().tensor("x").matmul(x.slice(0, 0, 4)).mul(x.slice(0, 4, 5).reshape()).sigmoid()
+                                .sub(data().tensor("y")).square().mean().mul(0.5),
+                        x -> X.matmul(x.slice(0, 0, 4)).mul(x.slice(0, 4, 5).reshape()).sigmoid().sub(Y01).square().mean().mul(0.5),
+                        Tensor.randn(39, 5).mul(0.5)),
                 new Model("softmax cross-entropy",
                         w -> data().tensor("x").matmul(w).logSoftmax(1).mul(data().tensor("onehot")).sum().neg().div(ROWS),
                         w -> X.matmul(w).logSoftmax(1).mul(ONE_HOT).sum().neg().div(ROWS),
@@ -138,6 +154,50 @@ class DistHvpTest {
         Tensor again = Autograd.hvp(m.dist(), m.x(), v).get(1);
         assertTrue(again.equal(Autograd.hvp(m.dist(), m.x(), v).get(1)), "bitwise equal across runs");
         assertTrue(again.equal(hv), "hvp and grad(g . v) run the same product job");
+    }
+
+    /** The fused product's job names, by model (null: the product replays blocks through the engine). */
+    private static final Map<String, String> FUSED_PRODUCT = Map.of(
+            "logistic", "fused product: matmul; row program: softplus, mul, sub]",
+            "logistic with bias", "fused product: matmul; row program: add, softplus, mul, sub]",
+            "sigmoid squared error", "fused product: matmul; row program: mul, sigmoid, sub, square]");
+
+    /**
+     * A wholly fused first-order path (fused matmul and a row program) gives a fused product job, named so; with the
+     * row program switched off the engine replays the blocks. Both equal the local hessian . v; the fused one to the bit
+     * run after run.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("models")
+    void theProductRunsFusedWhereTheGradientDoes(Model m) {
+        Tensor v = direction(m.x());
+        Tensor[] fused = new Tensor[2];
+        List<String> names = dev.sparkautograd.testing.StageNames.during(() -> {
+            fused[0] = Autograd.hvp(m.dist(), m.x(), v).get(1);
+            fused[1] = Autograd.hvp(m.dist(), m.x(), v).get(1);
+        });
+        List<String> products = dev.sparkautograd.testing.StageNames.mentioning(names, "(Hessian-vector product)");
+        assertEquals(2, products.size(), names.toString());
+        String expected = FUSED_PRODUCT.get(m.name());
+        for (String n : products) {
+            if (expected == null) assertTrue(!n.contains("fused product"), n);
+            else assertTrue(n.endsWith(expected), n);
+        }
+        assertTrue(fused[0].equal(fused[1]), "bitwise equal across runs");
+        Tensor local = localHessianTimes(m, v);
+        assertClose(local, fused[0], 1e-10, m.name());
+        org.apache.spark.api.java.JavaSparkContext sc = SharedSpark.jsc();
+        Tensor[] engine = new Tensor[1];
+        sc.setLocalProperty(DistTensor.FUSE_POINTWISE, "false");
+        List<String> off;
+        try {
+            off = dev.sparkautograd.testing.StageNames.during(() -> engine[0] = Autograd.hvp(m.dist(), m.x(), v).get(1));
+        } finally {
+            sc.setLocalProperty(DistTensor.FUSE_POINTWISE, null);
+        }
+        assertEquals(List.of(), dev.sparkautograd.testing.StageNames.mentioning(off, "fused product"));
+        assertClose(local, engine[0], 1e-10, m.name() + " through the engine");
+        assertClose(engine[0], fused[0], 1e-12, m.name() + " fused vs engine");
     }
 
     /** Autograd.hessian of a distributed loss: one product job per column, the local Hessian. */

@@ -64,6 +64,14 @@ final class Plan implements Serializable {
         fusePointwise = fuse;
     }
 
+    boolean fusesMatmul() {
+        return fuseMatmul;
+    }
+
+    boolean fusesPointwise() {
+        return fusePointwise;
+    }
+
     /**
      * The ops that run fused when a scalar's parameter gradients are computed: a matmul step of a
      * frontier slot (data: no gradient wanted) that no other op reads and that is not the result, by a
@@ -123,7 +131,7 @@ final class Plan implements Serializable {
      * As above; the ops with {@code fused[k]} run without a graph and their results are leaves requiring grad;
      * the ops with {@code skip[k]} are left out (a {@link RowProgram} computes them).
      */
-    private Tensor[] replay(Block[] blocks, Tensor[] params, int leafSlot, boolean[] fused, boolean[] skip) {
+    Tensor[] replay(Block[] blocks, Tensor[] params, int leafSlot, boolean[] fused, boolean[] skip) {
         int f = frontierRdd.length;
         Tensor[] slots = new Tensor[f + steps.length];
         for (int i = 0; i < f; i++) {
@@ -161,7 +169,7 @@ final class Plan implements Serializable {
     }
 
     /** The CSR rows of frontier slot {@code i} of this tuple of blocks, or null when that slot is dense. */
-    private Block.Csr sparseSlot(Block[] blocks, int i) {
+    Block.Csr sparseSlot(Block[] blocks, int i) {
         return blocks[frontierRdd[i]].csr(frontierColumn[i]);
     }
 
@@ -312,9 +320,12 @@ final class Plan implements Serializable {
      * One partition's Hessian-vector product of a scalar reduction: {@code bundle} holds the parameter values and,
      * after them, one direction per parameter with {@code want} (in parameter order). Each block is replayed with
      * the local engine, its gradient taken with createGraph and {@code d(gradient . direction)/d(params)} added to
-     * the partial, blocks in partition order. The fused matmul and the row program are first-order only: not here.
+     * the partial, blocks in partition order. A wholly fused plan (fused matmuls and a row program) runs fused
+     * instead ({@link RowProduct}, named by {@link #productFusion}).
      */
     double[] productPartial(Iterator<Block[]> blocks, Params bundle, boolean[] want) {
+        RowProduct fusedProduct = RowProduct.of(this, want, bundle.shapes);
+        if (fusedProduct != null) return fusedProduct.partial(blocks, bundle);
         Tensor[] all = bundle.tensors();
         Tensor[] params = Arrays.copyOf(all, want.length);
         List<Tensor> wrt = new ArrayList<>();
@@ -353,6 +364,12 @@ final class Plan implements Serializable {
             }
         }
         return acc;
+    }
+
+    /** What {@link #productPartial} runs fused for these parameter shapes, as the product job shows it in its name; "" when nothing. */
+    String productFusion(boolean[] want, int[][] paramShapes) {
+        RowProduct fusedProduct = RowProduct.of(this, want, paramShapes);
+        return fusedProduct == null ? "" : fusedProduct.describe();
     }
 
     /** Forward values of one op (no grad): the RDD of a DistTensor op. */

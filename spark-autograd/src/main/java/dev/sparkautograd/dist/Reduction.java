@@ -312,7 +312,7 @@ final class Reduction {
         try {
             JavaRDD<double[]> partials = zipped.mapPartitions(
                     it -> Collections.singletonList(plan.productPartial(it, bc.value(), want)).iterator(), true);
-            partials.setName(jobName);
+            partials.setName(jobName + plan.productFusion(want, bundle.shapes));
             return treeSum(sc, partials, length);
         } finally {
             bc.destroy(true);
