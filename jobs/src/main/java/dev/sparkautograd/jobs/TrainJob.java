@@ -122,6 +122,7 @@ public final class TrainJob extends SparkJob {
             NewtonCG newton = null;
             List<Tensor> newtonParams = null;
             Supplier<Tensor> newtonLoss = null;
+            NewtonCG.Result newtonStart = null;
             if (optimizer == Optimizer.lbfgs) {
                 lbfgs = new LbfgsMinimizer(f, params, memory);
                 loss = lbfgs.value();
@@ -138,12 +139,13 @@ public final class TrainJob extends SparkJob {
                     evaluations[0]++;
                     return reg > 0 ? l.add(model.l2(ps, reg)) : l;
                 };
-                loss = f.evaluate(params, grad);
+                newtonStart = newton.evaluate(newtonLoss); // kept: the first step starts from it (no second pass)
+                loss = newtonStart.loss();
             } else {
                 adam = optimizer == Optimizer.adam ? new AdamMinimizer(params.length, lr) : AdamMinimizer.sgd(params.length, lr);
                 loss = f.evaluate(params, grad);
             }
-            gradNorm = GradientJob.norm(grad);
+            gradNorm = newtonStart != null ? newtonStart.gradientNorm() : GradientJob.norm(grad);
             progress.record(loss, gradNorm, model.weightNorm(params), evaluations[0]);
             for (int step = 1; step <= maxSteps; step++) {
                 if (gradNorm < tolerance) {

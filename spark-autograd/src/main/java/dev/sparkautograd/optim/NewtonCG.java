@@ -23,7 +23,11 @@ import java.util.function.Supplier;
  * <p>As {@code torch.optim}: the optimizer holds a list of parameter tensors and {@link #step} updates them in place
  * (under no-grad). A step runs the method until a stopping rule holds ({@link Result#reason()}); every trial point
  * costs one evaluation of the closure and every CG iteration one Hessian-vector product (for a distributed loss:
- * one Spark job each). The trust radius carries over from one {@code step} to the next.
+ * one Spark job each). The trust radius carries over from one {@code step} to the next, and so does the point a step
+ * left: a step given the same closure object as the previous one, with the parameters still holding (bit for bit) the
+ * values that step left them at, starts from the value and gradient it had there instead of evaluating them again
+ * (one pass over the data less per step when steps are taken one at a time). A closure whose objective changes
+ * between steps (a minibatch) should be a new object per step, or call {@link #forget()}.
  *
  * <p>Two ways to give it the objective: a closure for value and gradient (as {@code torch.optim.LBFGS}'s: it returns
  * the loss after {@code backward()}) plus a {@link HessianVectorProduct}; or one closure returning the loss with its
@@ -81,7 +85,7 @@ public final class NewtonCG {
         public Options maxIter(int v) { return new Options(v, tolerance, relativeTolerance, cgTolerance, initialRadius); }
         /** Stop when the gradient's Euclidean norm is at most this. */
         public Options tolerance(double v) { return new Options(maxIter, v, relativeTolerance, cgTolerance, initialRadius); }
-        /** Stop when the gradient's norm is at most this times the first one's (TRON's {@code eps}). */
+        /** Stop when the gradient's norm is at most this times the first one's, where the first step started (TRON's {@code eps}). */
         public Options relativeTolerance(double v) { return new Options(maxIter, tolerance, v, cgTolerance, initialRadius); }
         /** CG stops when its residual is at most this times the gradient's norm (TRON's {@code xi}, 0.1). */
         public Options cgTolerance(double v) { return new Options(maxIter, tolerance, relativeTolerance, v, initialRadius); }
@@ -97,8 +101,16 @@ public final class NewtonCG {
     private final Options options;
     private final int size;
     private double radius = Double.NaN;
+    /** |g0| of the relative tolerance: the gradient's norm where the first step started (carried over, as the radius). */
+    private double firstGradientNorm = Double.NaN;
     private boolean firstStepPending;
     private int evaluations;
+    // Where the previous step left the parameters: the closure it had, its objective (holding a gradient graph), the
+    // point, and the value and gradient there.
+    private Object lastClosure;
+    private Objective lastObjective;
+    private double[] lastPoint, lastGradient;
+    private double lastLoss;
 
     public NewtonCG(List<Tensor> params) {
         this(params, Options.defaults());
@@ -123,6 +135,24 @@ public final class NewtonCG {
     /** Clears every parameter's gradient. */
     public void zeroGrad() {
         for (Tensor p : params) p.setGrad(null);
+    }
+
+    /** Drops the value and gradient kept from the previous step: the next step evaluates the closure first. */
+    public void forget() {
+        lastClosure = null;
+        lastObjective = null;
+        lastPoint = null;
+        lastGradient = null;
+    }
+
+    /**
+     * Evaluates the loss closure (as {@link #step(Supplier)} takes it) at the parameters' values without stepping: one
+     * evaluation, kept for the next {@code step} with the same closure (which then starts without evaluating). Returns
+     * a result of no trial steps ({@link StopReason#MAX_ITERATIONS}, or {@link StopReason#GRADIENT_TOLERANCE} when the
+     * gradient already meets the tolerance).
+     */
+    public Result evaluate(Supplier<Tensor> loss) {
+        return run(graphObjective(loss), loss, 0);
     }
 
     /** The current trust radius (NaN before the first step). */
@@ -154,7 +184,7 @@ public final class NewtonCG {
                 List<Tensor> hv = hvp.apply(unflatten(d));
                 flatten(hv, out, "the Hessian-vector product");
             }
-        });
+        }, closure, options.maxIter());
     }
 
     /**
@@ -164,9 +194,21 @@ public final class NewtonCG {
      * trial the graph at the current point is rebuilt (one more evaluation) only if another product is needed.
      */
     public Result step(Supplier<Tensor> loss) {
-        return run(new Objective() {
+        return run(graphObjective(loss), loss, options.maxIter());
+    }
+
+    /** The objective of a loss closure differentiated with createGraph; the previous step's when the closure is the same (its graph kept). */
+    private Objective graphObjective(Supplier<Tensor> loss) {
+        if (loss == lastClosure && lastObjective != null && lastObjective.keepsGraph()) return lastObjective;
+        return new Objective() {
             private List<Tensor> gradGraph; // the gradient with its graph at the parameters' current values
             private boolean stale;
+            private int[] versions; // the parameters' version counters when the graph was built
+
+            @Override
+            public boolean keepsGraph() {
+                return true;
+            }
 
             @Override
             public double evaluate(double[] g) {
@@ -180,6 +222,7 @@ public final class NewtonCG {
                 flatten(gs, g, "the gradient");
                 gradGraph = gs;
                 stale = false;
+                versions = versions();
                 return f.item();
             }
 
@@ -190,7 +233,8 @@ public final class NewtonCG {
 
             @Override
             public void product(double[] d, double[] out) {
-                if (stale) evaluate(new double[size]);
+                // the parameters were written since the graph was built (restored, or by the caller between steps)
+                if (stale || !Arrays.equals(versions, versions())) evaluate(new double[size]);
                 List<Tensor> v = unflatten(d);
                 Tensor gv = null;
                 try (Autograd.Scope s = Autograd.enableGrad()) {
@@ -204,7 +248,13 @@ public final class NewtonCG {
                     flatten(hv, out, "the Hessian-vector product");
                 }
             }
-        });
+        };
+    }
+
+    private int[] versions() {
+        int[] v = new int[params.size()];
+        for (int i = 0; i < v.length; i++) v[i] = params.get(i).version();
+        return v;
     }
 
     /** What the method sees: values and gradients at the parameters, products at the current point. */
@@ -217,16 +267,41 @@ public final class NewtonCG {
 
         /** The parameters were set back to the current point after a rejected trial. */
         default void restored() {}
+
+        /** Whether it differentiates one loss closure through a gradient graph it keeps (reusable by the next step). */
+        default boolean keepsGraph() {
+            return false;
+        }
     }
 
-    private Result run(Objective f) {
+    private Result run(Objective f, Object closure, int maxIter) {
         int n = size;
         double[] w = new double[n], g = new double[n];
         gather(w);
         evaluations = 0;
-        double fx = f.evaluate(g);
+        double fx;
+        if (closure == lastClosure && lastPoint != null && Arrays.equals(w, lastPoint)) {
+            fx = lastLoss; // where the previous step left off: no evaluation
+            System.arraycopy(lastGradient, 0, g, 0, n);
+        } else {
+            fx = f.evaluate(g);
+        }
+        Result result = iterate(f, w, g, fx, maxIter);
+        lastClosure = closure;
+        lastObjective = f;
+        lastPoint = w;
+        lastGradient = g;
+        lastLoss = result.loss();
+        return result;
+    }
+
+    /** The trust-region iterations from {@code w} (value {@code fx}, gradient {@code g}); leaves the point reached in {@code w} and {@code g}. */
+    private Result iterate(Objective f, double[] w, double[] g, double fx, int maxIter) {
+        int n = size;
         int iterations = 0, accepted = 0, cgTotal = 0;
-        double gnorm = norm(g), gnorm0 = gnorm;
+        double gnorm = norm(g);
+        if (Double.isNaN(firstGradientNorm)) firstGradientNorm = gnorm;
+        double gnorm0 = firstGradientNorm;
         List<Double> history = new ArrayList<>(List.of(gnorm));
         double stopAt = Math.max(options.tolerance(), options.relativeTolerance() * gnorm0);
         if (Double.isNaN(radius)) {
@@ -237,7 +312,7 @@ public final class NewtonCG {
         StopReason reason = null;
         if (gnorm <= stopAt) reason = StopReason.GRADIENT_TOLERANCE;
         while (reason == null) {
-            if (iterations >= options.maxIter()) {
+            if (iterations >= maxIter) {
                 reason = StopReason.MAX_ITERATIONS;
                 break;
             }

@@ -108,6 +108,77 @@ class NewtonCGTest {
         assertEquals(1, none.evaluations());
     }
 
+    /**
+     * Steps taken one trial at a time (as train does, one progress line each) with the same closure objects: each step
+     * starts from the value and gradient the previous one left, so the evaluations (passes over the data for a distributed
+     * loss) and the iterates are those of one run, bit for bit; the relative tolerance is relative to the first step's |g0|.
+     */
+    @Test
+    void stepsTakenOneAtATimeReuseThePreviousStepsValueAndGradient() {
+        for (boolean oneClosure : new boolean[] {false, true}) {
+            NewtonCG.Options options = NewtonCG.Options.defaults().tolerance(0).relativeTolerance(1e-9);
+            Tensor p = Tensor.of(-1.2, 1.0).requiresGrad_(true);
+            NewtonCG whole = new NewtonCG(List.of(p), options);
+            NewtonCG.Result all = oneClosure ? whole.step(() -> rosenbrock(p)) : minimizeWithTwoClosures(whole, p, NewtonCGTest::rosenbrock);
+            assertEquals(NewtonCG.StopReason.GRADIENT_TOLERANCE, all.reason(), all.toString());
+
+            Tensor q = Tensor.of(-1.2, 1.0).requiresGrad_(true);
+            NewtonCG single = new NewtonCG(List.of(q), options.maxIter(1));
+            int[] calls = {0};
+            Supplier<Tensor> loss = () -> {
+                calls[0]++;
+                return rosenbrock(q);
+            };
+            Supplier<Tensor> closure = () -> {
+                Tensor l = loss.get();
+                l.backward();
+                return l;
+            };
+            NewtonCG.HessianVectorProduct hvp = v -> List.of(Autograd.hvp(NewtonCGTest::rosenbrock, q, v.get(0)).get(1));
+            int evaluations = 0, cg = 0, steps = 0;
+            NewtonCG.Result r;
+            do {
+                r = oneClosure ? single.step(loss) : single.step(closure, hvp);
+                evaluations += r.evaluations();
+                cg += r.cgIterations();
+                steps++;
+            } while (r.reason() == NewtonCG.StopReason.MAX_ITERATIONS && steps < 200);
+            String what = (oneClosure ? "one closure: " : "two closures: ") + all;
+            assertEquals(all.reason(), r.reason(), what);
+            assertEquals(all.iterations(), steps, what);
+            assertEquals(all.evaluations(), evaluations, what);
+            assertEquals(all.evaluations(), calls[0], what);
+            assertEquals(all.cgIterations(), cg, what);
+            assertEquals(Double.doubleToLongBits(p.get(0)), Double.doubleToLongBits(q.get(0)), what);
+            assertEquals(Double.doubleToLongBits(p.get(1)), Double.doubleToLongBits(q.get(1)), what);
+
+            // parameters moved by the caller: evaluated again
+            try (Autograd.Scope ng = Autograd.noGrad()) {
+                q.copy_(Tensor.of(0.5, 0.5));
+            }
+            NewtonCG.Result moved = oneClosure ? single.step(loss) : single.step(closure, hvp);
+            assertTrue(moved.evaluations() >= 2, moved.toString());
+        }
+    }
+
+    /** evaluate() takes the first evaluation, and the first step starts from it. */
+    @Test
+    void evaluateIsTheFirstStepsStartingPoint() {
+        Tensor q = Tensor.of(-1.2, 1.0).requiresGrad_(true);
+        NewtonCG opt = new NewtonCG(List.of(q), NewtonCG.Options.defaults().maxIter(1));
+        Supplier<Tensor> loss = () -> rosenbrock(q);
+        NewtonCG.Result start = opt.evaluate(loss);
+        assertEquals(1, start.evaluations());
+        assertEquals(0, start.iterations());
+        assertEquals(rosenbrock(Tensor.of(-1.2, 1.0)).item(), start.loss());
+        NewtonCG.Result first = opt.step(loss);
+        assertEquals(start.gradientNorm(), first.gradientNorms().get(0));
+        assertEquals(first.iterations(), first.evaluations(), "one evaluation per trial, none at the start: " + first);
+        opt.forget();
+        NewtonCG.Result again = opt.step(loss);
+        assertEquals(1 + again.iterations(), again.evaluations(), "forget(): evaluated again: " + again);
+    }
+
     @Test
     void withToleranceZeroItStopsWhenDoublePrecisionRunsOut() {
         Tensor p = Tensor.of(-1.2, 1.0).requiresGrad_(true);
