@@ -40,6 +40,9 @@ public final class GenerateJob extends SparkJob {
     @Option(names = "--output", paramLabel = "PATH", required = true, description = "The Parquet directory (any Hadoop path: file://, hdfs://, s3a://).")
     String output;
 
+    @Option(names = "--correlation", paramLabel = "RHO", description = "AR(1) features: correlation RHO between neighbouring features, in (-1, 1) (default: ${DEFAULT-VALUE}, independent).")
+    double correlation = 0;
+
     @Option(names = "--overwrite", description = "Replace an existing output directory.")
     boolean overwrite;
 
@@ -47,6 +50,7 @@ public final class GenerateJob extends SparkJob {
     protected void validate() {
         if (rows < 1) throw badOption("--rows must be positive, got " + rows);
         if (partitions < 0) throw badOption("--partitions must not be negative, got " + partitions);
+        if (!(correlation > -1 && correlation < 1)) throw badOption("--correlation must be in (-1, 1), got " + correlation);
         try {
             modelOptions.model(modelOptions.features);
         } catch (IllegalArgumentException e) {
@@ -112,7 +116,7 @@ public final class GenerateJob extends SparkJob {
     public int run(SparkSession spark, PrintWriter out) throws Exception {
         int parts = partitions > 0 ? partitions : spark.sparkContext().defaultParallelism();
         Model model = modelOptions.model(modelOptions.features);
-        Synthetic syn = new Synthetic(model, rows, parts, seed);
+        Synthetic syn = new Synthetic(model, rows, parts, seed).withCorrelation(correlation);
         claimOutput(spark, output, overwrite);
         checkSpace(spark, model);
         long start = System.nanoTime();
@@ -132,6 +136,8 @@ public final class GenerateJob extends SparkJob {
                 o -> Npy.write(o, teacher, teacher.length));
         out.printf("model:    %s (%d parameters)%n", model.describe(), model.size());
         out.printf("rows:     %d in %d partitions (seed %d)%n", rows, parts, seed);
+        if (correlation != 0) out.printf("features: AR(1), correlation %s, covariance condition number %.4g%n", correlation,
+                dev.sparkautograd.jobs.models.CorrelatedFeatures.conditionNumber(correlation, model.features()));
         out.printf("time:     %.1f s (%,.0f rows/s)%n", seconds, rows / seconds);
         out.printf("data:     %s%n", HadoopFiles.qualify(spark, output));
         out.printf("teacher:  %s%n", teacherFile);

@@ -43,6 +43,7 @@ import java.io.PrintWriter;
             GenerateJob.class,
             GradientJob.class,
             TrainJob.class,
+            CompareOptimizersJob.class,
             BenchJob.class,
         },
         commandListHeading = "%nJobs:%n",

@@ -52,6 +52,8 @@ class TrainJobTest {
         assertTrue(line(out, "stopped:").startsWith("Newton-CG: gradient tolerance"), out);
         long steps = out.lines().filter(l -> l.startsWith("step ")).count() - 1;
         assertTrue(steps <= 15, "Newton-CG took " + steps + " steps\n" + out);
+        // one evaluation to start and one per trial step: a step starts from where the previous one left off
+        assertTrue(line(out, "stopped:").endsWith("after " + steps + " steps and " + (steps + 1) + " loss/gradient evaluations"), out);
         double[] newton = Npy.read(newtonDir.resolve("params.npy")).toArray(), lbfgs = Npy.read(lbfgsDir.resolve("params.npy")).toArray();
         assertTrue(relativeError(newton, lbfgs) < 1e-6, "Newton-CG vs L-BFGS: " + relativeError(newton, lbfgs) + "\n" + out);
     }

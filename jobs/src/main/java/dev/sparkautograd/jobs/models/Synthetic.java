@@ -38,15 +38,33 @@ public final class Synthetic implements Serializable {
     private final Model model;
     private final long rows, seed;
     private final int partitions;
+    /** Correlated features (null: independent ones). */
+    private final CorrelatedFeatures correlation;
 
     public Synthetic(Model model, long rows, int partitions, long seed) {
+        this(model, rows, partitions, seed, null);
+    }
+
+    private Synthetic(Model model, long rows, int partitions, long seed, CorrelatedFeatures correlation) {
         if (rows < 0) throw new IllegalArgumentException("rows must not be negative, got " + rows);
         if (partitions < 1) throw new IllegalArgumentException("partitions must be positive, got " + partitions);
         this.model = model;
         this.rows = rows;
         this.partitions = partitions;
         this.seed = seed;
+        this.correlation = correlation;
     }
+
+    /**
+     * The same generator with AR(1) features of correlation {@code rho} between neighbours ({@link CorrelatedFeatures});
+     * rho 0 gives independent features (the same rows as without).
+     */
+    public Synthetic withCorrelation(double rho) {
+        return new Synthetic(model, rows, partitions, seed, rho == 0 ? null : new CorrelatedFeatures(rho));
+    }
+
+    /** The feature correlation, or null for independent features. */
+    public CorrelatedFeatures correlation() { return correlation; }
 
     public Model model() { return model; }
     public long rows() { return rows; }
@@ -93,6 +111,7 @@ public final class Synthetic implements Serializable {
                     int n = (int) Math.min(CHUNK, total - done);
                     double[] x = new double[n * d];
                     for (int i = 0; i < x.length; i++) x[i] = r.nextGaussian();
+                    if (correlation != null) correlation.correlate(x, n, d);
                     double[] y = model.sampleLabels(Tensor.fromArray(x, n, d), teacher, r);
                     chunk.clear();
                     for (int i = 0; i < n; i++) {
