@@ -130,6 +130,25 @@ class DistSparseTest {
         }
     }
 
+    /** The fused Hessian-vector product reads CSR blocks as the fused gradient does: X v and X^T (.) from the CSR arrays. */
+    @Test
+    void theFusedProductOfASparseLogisticLossEqualsTheDenseOne() {
+        Dataset<Row> df = data(5, 200, 25, 4, 3);
+        DistData s = read(df, true, 16), d = read(df, false, 16);
+        Tensor x = Tensor.randn(44, 26).mul(0.3), v = Tensor.randn(45, 26);
+        Function<DistData, Function<Tensor, Tensor>> loss = data -> p -> {
+            DistTensor z = data.tensor("x").matmul(p.slice(0, 0, 25)).add(p.slice(0, 25, 26).reshape());
+            return z.softplus().sub(data.tensor("y").mul(z)).mean();
+        };
+        Tensor[] hv = new Tensor[2];
+        List<String> names = StageNames.during(() -> {
+            hv[0] = Autograd.hvp(loss.apply(s), x, v).get(1);
+            hv[1] = Autograd.hvp(loss.apply(d), x, v).get(1);
+        });
+        assertEquals(2, StageNames.mentioning(names, "[fused product: matmul; row program: add, softplus, mul, sub]").size(), names.toString());
+        assertClose(hv[1].toArray(), hv[0].toArray(), 1e-12, "sparse vs dense");
+    }
+
     @Test
     void sparseGradientsEqualDenseOnesForLogisticSoftmaxAndTheScalarOps() {
         Dataset<Row> df = data(4, 300, 25, 4, 3);
