@@ -104,12 +104,7 @@ public final class CompareOptimizersJob extends SparkJob {
         describe(spark, "generating " + rows + " rows");
         DistData d = DistData.fromDataset(syn.dataset(spark), DistData.options().storageLevel(StorageLevel.MEMORY_AND_DISK()), "features", "label");
         AtomicInteger jobs = new AtomicInteger();
-        SparkListener counter = new SparkListener() {
-            @Override
-            public void onJobStart(SparkListenerJobStart e) {
-                jobs.incrementAndGet();
-            }
-        };
+        PassTimer counter = new PassTimer(jobs, spark.sparkContext());
         try {
             DistTensor x = d.tensor("features"), y = d.tensor("label");
             d.rows(); // read and cache the blocks before counting
@@ -118,12 +113,18 @@ public final class CompareOptimizersJob extends SparkJob {
             out.printf("target:    |grad| <= %s |grad_0|, at most %d passes each%n", relativeTolerance, maxPasses);
             out.flush();
             spark.sparkContext().addSparkListener(counter);
-            List<Curve> curves = List.of(lbfgs(spark, x, y, jobs), newton(spark, x, y, jobs));
+            Curve lbfgsCurve = lbfgs(spark, x, y, jobs);
+            String lbfgsTimes = counter.medians();
+            Curve newtonCurve = newton(spark, x, y, jobs);
+            String newtonTimes = counter.medians();
+            List<Curve> curves = List.of(lbfgsCurve, newtonCurve);
+            List<String> times = List.of(lbfgsTimes, newtonTimes);
             spark.sparkContext().removeSparkListener(counter);
-            out.printf("%-10s %8s %8s %12s %10s%n", "optimizer", "passes", "reached", "|g|/|g0|", "time (s)");
-            for (Curve c : curves) {
-                out.printf("%-10s %8d %8s %12.3e %10.1f%n", c.name(), c.total(), c.reached() ? "yes" : "no",
-                        c.relativeGradient().get(c.relativeGradient().size() - 1), c.seconds());
+            out.printf("%-10s %8s %8s %12s %10s  %s%n", "optimizer", "passes", "reached", "|g|/|g0|", "time (s)", "median time per pass");
+            for (int i = 0; i < curves.size(); i++) {
+                Curve c = curves.get(i);
+                out.printf("%-10s %8d %8s %12.3e %10.1f  %s%n", c.name(), c.total(), c.reached() ? "yes" : "no",
+                        c.relativeGradient().get(c.relativeGradient().size() - 1), c.seconds(), times.get(i));
                 if (c.ownCount() != c.total()) {
                     throw new IllegalStateException(c.name() + ": " + c.total() + " Spark jobs but the optimizer counts " + c.ownCount() + " passes");
                 }
@@ -151,6 +152,65 @@ public final class CompareOptimizersJob extends SparkJob {
             spark.sparkContext().removeSparkListener(counter);
             d.unpersist();
             spark.sparkContext().setJobDescription(null);
+        }
+    }
+
+    /**
+     * Counts the jobs and times them from start to end, by kind: a Hessian-vector product job (its RDD is named so) or
+     * a loss+gradient one. {@link #medians} reports and clears the times.
+     */
+    static final class PassTimer extends SparkListener {
+        private final AtomicInteger jobs;
+        private final org.apache.spark.SparkContext sc;
+        private final java.util.Map<Integer, Long> started = new java.util.concurrent.ConcurrentHashMap<>();
+        private final java.util.Map<Integer, Boolean> product = new java.util.concurrent.ConcurrentHashMap<>();
+        private final List<Long> gradientMs = java.util.Collections.synchronizedList(new ArrayList<>());
+        private final List<Long> productMs = java.util.Collections.synchronizedList(new ArrayList<>());
+
+        PassTimer(AtomicInteger jobs, org.apache.spark.SparkContext sc) {
+            this.jobs = jobs;
+            this.sc = sc;
+        }
+
+        @Override
+        public void onJobStart(SparkListenerJobStart e) {
+            jobs.incrementAndGet();
+            boolean p = false;
+            for (org.apache.spark.scheduler.StageInfo st : scala.jdk.javaapi.CollectionConverters.asJava(e.stageInfos())) {
+                for (org.apache.spark.storage.RDDInfo r : scala.jdk.javaapi.CollectionConverters.asJava(st.rddInfos())) {
+                    p |= r.name() != null && r.name().contains("(Hessian-vector product)");
+                }
+            }
+            started.put(e.jobId(), e.time());
+            product.put(e.jobId(), p);
+        }
+
+        @Override
+        public void onJobEnd(org.apache.spark.scheduler.SparkListenerJobEnd e) {
+            Long t0 = started.remove(e.jobId());
+            Boolean p = product.remove(e.jobId());
+            if (t0 == null) return;
+            (Boolean.TRUE.equals(p) ? productMs : gradientMs).add(e.time() - t0);
+        }
+
+        /** "gradient 512 ms, Hessian-vector product 498 ms" (the kinds that ran since the last call); clears them. */
+        String medians() {
+            try {
+                sc.listenerBus().waitUntilEmpty(); // every job's end seen
+            } catch (Exception e) {
+                throw new IllegalStateException("Spark's listener bus did not drain", e);
+            }
+            String g = median(gradientMs), p = median(productMs);
+            gradientMs.clear();
+            productMs.clear();
+            return "gradient " + g + (p.equals("-") ? "" : ", Hessian-vector product " + p);
+        }
+
+        private static String median(List<Long> ms) {
+            if (ms.isEmpty()) return "-";
+            List<Long> sorted = new ArrayList<>(ms);
+            java.util.Collections.sort(sorted);
+            return sorted.get(sorted.size() / 2) + " ms";
         }
     }
 
