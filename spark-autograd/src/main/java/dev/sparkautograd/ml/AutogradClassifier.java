@@ -31,10 +31,11 @@ import java.util.Arrays;
  * "newton" (trust-region Newton-CG, {@link dev.sparkautograd.optim.NewtonCG}, one trial step per iteration),
  * "adam" or "sgd" (learning rate {@code stepSize}). Full-batch, each objective evaluation is one Spark job over
  * the rows (cached for the fit); it stops after {@code maxIter} iterations, or when an iteration changes the
- * objective by at most {@code tol * max(|objective|, 1)}. With {@code batchSize > 0} (adam and sgd only) each of
- * the {@code maxIter} steps is one Spark job over a mini-batch of about {@code batchSize} rows drawn without a
- * shuffle (each partition walks its rows in a seeded order, so an epoch reads every row once; the same seed and
- * partitioning give the same bits), and {@code tol} is not used.
+ * objective by at most {@code tol * max(|objective|, 1)}. With {@code batchSize > 0} (adam and sgd only) each step
+ * is one Spark job over a mini-batch of about {@code batchSize} rows drawn without a shuffle (each partition walks
+ * its rows in a seeded order, so an epoch of {@code ceil(rows / batchSize)} steps reads every row once; the same
+ * seed and partitioning give the same bits); {@code maxIter} then counts epochs (as full-batch adam and sgd count
+ * passes), {@code totalIterations} the steps, and {@code tol} is not used.
  *
  * <p>{@code module}: the class name of a {@link Module} subclass with a public constructor
  * {@code (int inputs, int outputs, long seed)}, {@code (int inputs, int outputs)} or {@code ()}; its forward takes
@@ -62,7 +63,7 @@ public class AutogradClassifier extends ProbabilisticClassifier<Vector, Autograd
     private final Param<String> optimizer = new Param<>(this, "optimizer", "optimizer: lbfgs, newton, adam or sgd",
             ParamValidators.inArray(new String[] {"lbfgs", "newton", "adam", "sgd"}));
     private final IntParam batchSize = new IntParam(this, "batchSize",
-            "rows per step of adam or sgd (0: the full batch; else mini-batches, an epoch being ceil(rows / batchSize) steps)", ParamValidators.gtEq(0));
+            "rows per step of adam or sgd (0: the full batch; else mini-batches, an epoch of ceil(rows / batchSize) steps, maxIter counting epochs)", ParamValidators.gtEq(0));
     private final Param<String> module = new Param<>(this, "module",
             "class name of a dev.sparkautograd.nn.Module subclass to train instead of the Linear layers (empty: none)");
 

@@ -48,7 +48,7 @@ public class AutogradRegressor extends Predictor<Vector, AutogradRegressor, Auto
     private final Param<String> optimizer = new Param<>(this, "optimizer", "optimizer: lbfgs, newton, adam or sgd",
             ParamValidators.inArray(new String[] {"lbfgs", "newton", "adam", "sgd"}));
     private final IntParam batchSize = new IntParam(this, "batchSize",
-            "rows per step of adam or sgd (0: the full batch; else mini-batches, an epoch being ceil(rows / batchSize) steps)", ParamValidators.gtEq(0));
+            "rows per step of adam or sgd (0: the full batch; else mini-batches, an epoch of ceil(rows / batchSize) steps, maxIter counting epochs)", ParamValidators.gtEq(0));
     private final Param<String> module = new Param<>(this, "module",
             "class name of a dev.sparkautograd.nn.Module subclass to train instead of the Linear layers (empty: none)");
 

@@ -210,15 +210,17 @@ final class Training {
 
     /**
      * Mini-batch Adam or SGD: step {@code t} evaluates the objective on {@link MiniBatches}' batch {@code t} (one
-     * Spark job, which also picks the rows) and updates the parameters; {@code maxIter} steps, no tolerance test
-     * (a mini-batch objective is noisy). The history holds each step's mini-batch objective before its update.
+     * Spark job, which also picks the rows) and updates the parameters. {@code maxIter} counts epochs (passes
+     * over the data, as for full-batch adam and sgd): {@code maxIter * ceil(N / batchSize)} steps; no tolerance
+     * test (a mini-batch objective is noisy). The history holds each step's mini-batch objective before its update.
      */
     static Result miniBatch(DistData data, java.util.function.Function<DistData, Tensor> objective, Settings s, Module module) {
         MiniBatches batches = new MiniBatches(MiniBatches.partitionRows(data), s.batchSize(), s.seed());
+        int steps = Math.toIntExact(s.maxIter() * batches.stepsPerEpoch());
         List<Tensor> params = module.parameters();
         Optimizer opt = s.optimizer().equals("adam") ? new Adam(params, s.stepSize()) : new SGD(params, s.stepSize());
-        double[] history = new double[s.maxIter()];
-        for (int step = 0; step < s.maxIter(); step++) {
+        double[] history = new double[steps];
+        for (int step = 0; step < steps; step++) {
             DistData batch = batches.batch(data, step);
             double f = opt.step(() -> {
                 opt.zeroGrad();
@@ -229,7 +231,7 @@ final class Training {
             if (!Double.isFinite(f)) throw new IllegalStateException("the objective became " + f + " at step " + (step + 1) + " (try a smaller stepSize)");
             history[step] = f;
         }
-        return new Result(module, history, s.maxIter(), "maxIter reached");
+        return new Result(module, history, steps, "maxIter reached");
     }
 
     /**
