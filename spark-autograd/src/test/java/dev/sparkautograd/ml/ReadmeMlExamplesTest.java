@@ -62,7 +62,7 @@ class ReadmeMlExamplesTest {
             // --- README pipelines ---
             VectorAssembler assembler = new VectorAssembler().setInputCols(new String[] {"x1", "x2", "x3"}).setOutputCol("features");
             AutogradClassifier clf = new AutogradClassifier()            // Spark's LogisticRegression without hidden layers
-                    .setHiddenLayers(8).setActivation("tanh").setRegParam(0.001).setMaxIter(50);
+                    .setHiddenLayers(8).setActivation("tanh").setRegParam(0.001).setMaxIter(20);
             PipelineModel model = new Pipeline().setStages(new PipelineStage[] {assembler, clf}).fit(train);
             model.write().overwrite().save(path);
             Dataset<Row> scored = PipelineModel.load(path).transform(test);   // + rawPrediction, probability, prediction
@@ -73,7 +73,7 @@ class ReadmeMlExamplesTest {
 
             ParamMap[] grid = new ParamGridBuilder().addGrid(clf.regParam(), new double[] {0.001, 0.1}).build();
             CrossValidatorModel cv = new CrossValidator().setEstimator(new Pipeline().setStages(new PipelineStage[] {assembler, clf}))
-                    .setEstimatorParamMaps(grid).setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(3).fit(train);
+                    .setEstimatorParamMaps(grid).setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(2).fit(train);
 
             AutogradRegressor reg = new AutogradRegressor()               // LinearRegression without hidden layers
                     .setLabelCol("x3").setOptimizer("adam").setBatchSize(64).setStepSize(0.05).setMaxIter(3); // epochs
@@ -98,7 +98,7 @@ class ReadmeMlExamplesTest {
         DistTensor x = data.tensor("features"), y = data.tensor("label");  // [N, 3] and [N] (class indices)
         Module net = new Sequential(new Linear(3, 8, 0), new Tanh(), new Linear(8, 3, 1));
         Optimizer opt = new Adam(net.parameters(), 0.05);
-        for (int step = 0; step < 50; step++) {
+        for (int step = 0; step < 30; step++) {
             opt.zeroGrad();
             Tensor loss = Losses.crossEntropy(net.forward(x), y);         // forward, loss and gradients: one Spark job
             loss.backward();
@@ -109,7 +109,7 @@ class ReadmeMlExamplesTest {
         assertTrue(last < 0.8 * first, "the loss falls: " + first + " -> " + last);
 
         // --- README lbfgs ---
-        LBFGS lbfgs = new LBFGS(net.parameters(), 1, 20, LBFGS.STRONG_WOLFE);
+        LBFGS lbfgs = new LBFGS(net.parameters(), 1, 5, LBFGS.STRONG_WOLFE);
         Tensor before = lbfgs.step(() -> {                                // PyTorch's closure: one Spark job per call
             lbfgs.zeroGrad();
             Tensor loss = Losses.crossEntropy(net.forward(x), y);
