@@ -4,6 +4,7 @@ import dev.sparkautograd.dist.Block;
 import dev.sparkautograd.dist.Loader;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.storage.StorageLevel;
@@ -11,6 +12,7 @@ import org.apache.spark.storage.StorageLevel;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -135,6 +137,15 @@ public final class DistData {
     /** The raw blocks: one tensor per column. */
     public JavaRDD<Block> blocks() {
         return columns.blocks();
+    }
+
+    /**
+     * The same columns over the blocks {@code select} makes of each partition's (partition index, its blocks in
+     * order); no job runs. The returned blocks must hold {@code rows} rows in all, their {@code firstRow}s
+     * numbering them from 0 in partition order. Mini-batches are drawn this way, without a shuffle.
+     */
+    public DistData selectRows(long rows, Function2<Integer, Iterator<Block>, Iterator<Block>> select) {
+        return new DistData(Loader.select(columns, rows, select), names);
     }
 
     /** Caches the blocks (every column) at this level. */

@@ -87,6 +87,45 @@ public final class Block implements Serializable {
         return isSparse(i) ? new Block(firstRow, sparse[i]) : new Block(firstRow, values[i]);
     }
 
+    /**
+     * The rows {@code rows[i]} of block {@code blocks[i]} (all of one column layout), in that order, as one block
+     * starting at global row {@code firstRow}: dense columns copied row by row, sparse ones as CSR rows. For rows
+     * drawn from a partition's blocks (mini-batches) without densifying.
+     */
+    public static Block gather(long firstRow, java.util.List<Block> from, int[] blocks, int[] rows) {
+        Block first = from.get(0);
+        int n = rows.length, width = first.width();
+        Tensor[] dense = new Tensor[width];
+        Csr[] csr = new Csr[width];
+        for (int c = 0; c < width; c++) {
+            if (first.isSparse(c)) {
+                int[] offsets = new int[n + 1];
+                for (int i = 0; i < n; i++) {
+                    Csr s = from.get(blocks[i]).sparse[c];
+                    offsets[i + 1] = offsets[i] + s.offsets[rows[i] + 1] - s.offsets[rows[i]];
+                }
+                int[] indices = new int[offsets[n]];
+                double[] values = new double[offsets[n]];
+                for (int i = 0; i < n; i++) {
+                    Csr s = from.get(blocks[i]).sparse[c];
+                    int at = s.offsets[rows[i]], len = offsets[i + 1] - offsets[i];
+                    System.arraycopy(s.indices, at, indices, offsets[i], len);
+                    System.arraycopy(s.values, at, values, offsets[i], len);
+                }
+                csr[c] = new Csr(first.sparse[c].width, offsets, indices, values);
+                continue;
+            }
+            Tensor t = first.values[c];
+            int[] shape = t.shape().clone();
+            int per = shape[0] == 0 ? 0 : t.numel() / shape[0];
+            shape[0] = n;
+            double[] out = new double[n * per];
+            for (int i = 0; i < n; i++) System.arraycopy(from.get(blocks[i]).values[c].toArrayUnsafe(), rows[i] * per, out, i * per, per);
+            dense[c] = Tensor.wrap(out, shape, t.isBool());
+        }
+        return new Block(firstRow, dense, csr);
+    }
+
     private void writeObject(ObjectOutputStream out) throws IOException {
         out.defaultWriteObject();
         out.writeInt(sparse == null ? values.length : -1 - values.length);

@@ -179,6 +179,26 @@ public final class Loader {
         return new Columns(named(blocks, "parallelize", settings, new Expr.Layout(ts[0].size(0), numPartitions), sc), names, shapes);
     }
 
+    /**
+     * {@code from}'s columns over the blocks {@code select} makes of each partition's blocks (no job runs): they
+     * must hold {@code rows} rows in all, numbered from 0 in partition order. For mini-batches drawn partition by
+     * partition without a shuffle.
+     */
+    public static Columns select(Columns from, long rows, Function2<Integer, Iterator<Block>, Iterator<Block>> select) {
+        JavaRDD<Block> blocks = from.source.rdd.mapPartitionsWithIndex(select, true);
+        blocks.setName("rows of " + from.source.rdd.name());
+        List<String> names = new ArrayList<>();
+        List<int[]> shapes = new ArrayList<>();
+        boolean[] sparse = new boolean[from.exprs.size()];
+        for (int i = 0; i < sparse.length; i++) {
+            Expr e = from.exprs.get(i);
+            names.add(e.name);
+            shapes.add(e.rowShape);
+            sparse[i] = e.sparse;
+        }
+        return new Columns(new Expr.Source(from.source.sc, blocks, new Expr.Layout(rows, from.numPartitions())), names, shapes, sparse);
+    }
+
     /** Global index of each partition's first row (and the total at the end), from per-partition counts (element 0). */
     private static long[] offsets(List<long[]> counts) {
         long[] offsets = new long[counts.size() + 1];

@@ -11,26 +11,20 @@ import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.DefaultParamsReader$;
 import org.apache.spark.ml.util.DefaultParamsWriter$;
+import org.apache.spark.ml.util.Identifiable$;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWritable;
 import org.apache.spark.ml.util.MLWriter;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
  * A fitted {@link AutogradClassifier}: {@code transform} adds {@code rawPrediction} (the logits; for the
  * one-logit binary model {@code [-z, z]}, as Spark's LogisticRegression), {@code probability} (the softmax,
  * or {@code [1 - sigmoid(z), sigmoid(z)]}) and {@code prediction}. The parameters are kept as plain arrays
- * (the model is serialized into Spark's transform); the network is rebuilt from them once per JVM.
+ * (the model is serialized into Spark's transform); the network (the built-in layers, or the user's module
+ * class, recorded by name) is rebuilt from them once per JVM.
  */
 public class AutogradClassificationModel extends ProbabilisticClassificationModel<Vector, AutogradClassificationModel> implements MLWritable {
     private static final long serialVersionUID = 1L;
@@ -39,29 +33,39 @@ public class AutogradClassificationModel extends ProbabilisticClassificationMode
     private final int numClasses, numFeatures;
     private final int[] hiddenLayers;
     private final String activation;
+    private final String moduleClass;
     private final LinkedHashMap<String, double[]> values = new LinkedHashMap<>();
     private final LinkedHashMap<String, int[]> shapes = new LinkedHashMap<>();
     private final AutogradTrainingSummary summary;
     private transient volatile Module network;
 
-    AutogradClassificationModel(String uid, int numClasses, int[] hiddenLayers, String activation, Map<String, Tensor> parameters,
-                                AutogradTrainingSummary summary) {
-        this(Uids.stash(uid), numClasses, hiddenLayers, activation, parameters, summary, true);
+    /**
+     * An empty model (2 classes, no features, no parameters): what Spark Connect's ML discovery instantiates
+     * through {@code META-INF/services}. A usable model comes from {@link AutogradClassifier#fit} or {@link #load}.
+     */
+    public AutogradClassificationModel() {
+        this(Identifiable$.MODULE$.randomUID("autogradClassificationModel"), 2, 0, new int[0], "tanh", "", Map.of(), null);
     }
 
-    private AutogradClassificationModel(String uid, int numClasses, int[] hiddenLayers, String activation, Map<String, Tensor> parameters,
-                                        AutogradTrainingSummary summary, boolean stashed) {
+    AutogradClassificationModel(String uid, int numClasses, int numFeatures, int[] hiddenLayers, String activation, String moduleClass,
+                                Map<String, Tensor> parameters, AutogradTrainingSummary summary) {
+        this(Uids.stash(uid), numClasses, numFeatures, hiddenLayers, activation, moduleClass, parameters, summary, true);
+    }
+
+    private AutogradClassificationModel(String uid, int numClasses, int numFeatures, int[] hiddenLayers, String activation, String moduleClass,
+                                        Map<String, Tensor> parameters, AutogradTrainingSummary summary, boolean stashed) {
         this.uid = uid;
         Uids.done();
         this.numClasses = numClasses;
         this.hiddenLayers = hiddenLayers.clone();
         this.activation = activation;
+        this.moduleClass = moduleClass == null ? "" : moduleClass;
         this.summary = summary;
         for (Map.Entry<String, Tensor> e : parameters.entrySet()) {
             values.put(e.getKey(), e.getValue().toArray());
             shapes.put(e.getKey(), e.getValue().shape());
         }
-        this.numFeatures = shapes.values().iterator().next()[1];
+        this.numFeatures = numFeatures;
     }
 
     @Override
@@ -104,8 +108,13 @@ public class AutogradClassificationModel extends ProbabilisticClassificationMode
         return activation;
     }
 
+    /** The class name of the user's module the model was fit with ("" for the built-in Linear layers). */
+    public String moduleClass() {
+        return moduleClass;
+    }
+
     private boolean oneLogit() {
-        return Training.outputs(numClasses, hiddenLayers) == 1;
+        return Training.outputs(numClasses, hiddenLayers, moduleClass) == 1;
     }
 
     private Module network() {
@@ -113,7 +122,7 @@ public class AutogradClassificationModel extends ProbabilisticClassificationMode
         if (n == null) {
             synchronized (this) {
                 if (network == null) {
-                    Module m = Training.network(numFeatures, hiddenLayers, activation, Training.outputs(numClasses, hiddenLayers), 0);
+                    Module m = Training.network(moduleClass, numFeatures, hiddenLayers, activation, Training.outputs(numClasses, hiddenLayers, moduleClass), 0);
                     m.loadStateDict(parameters());
                     network = m;
                 }
@@ -166,7 +175,7 @@ public class AutogradClassificationModel extends ProbabilisticClassificationMode
 
     @Override
     public AutogradClassificationModel copy(ParamMap extra) {
-        AutogradClassificationModel m = new AutogradClassificationModel(uid, numClasses, hiddenLayers, activation, parameters(), summary);
+        AutogradClassificationModel m = new AutogradClassificationModel(uid, numClasses, numFeatures, hiddenLayers, activation, moduleClass, parameters(), summary);
         return copyValues(m, extra).setParent(parent());
     }
 
@@ -189,12 +198,6 @@ public class AutogradClassificationModel extends ProbabilisticClassificationMode
         return read().load(path);
     }
 
-    static final StructType SPEC = new StructType().add("numClasses", DataTypes.IntegerType, false)
-            .add("hiddenLayers", DataTypes.createArrayType(DataTypes.IntegerType, false), false).add("activation", DataTypes.StringType, false);
-    static final StructType DATA = new StructType().add("index", DataTypes.IntegerType, false).add("name", DataTypes.StringType, false)
-            .add("shape", DataTypes.createArrayType(DataTypes.IntegerType, false), false)
-            .add("values", DataTypes.createArrayType(DataTypes.DoubleType, false), false);
-
     private static final class Writer extends MLWriter {
         private final AutogradClassificationModel model;
 
@@ -205,22 +208,8 @@ public class AutogradClassificationModel extends ProbabilisticClassificationMode
         @Override
         public void saveImpl(String path) {
             DefaultParamsWriter$.MODULE$.saveMetadata(model, path, sparkSession());
-            List<Row> spec = List.of(RowFactory.create(model.numClasses, boxed(model.hiddenLayers), model.activation));
-            sparkSession().createDataFrame(spec, SPEC).repartition(1).write().parquet(path + "/spec");
-            List<Row> data = new ArrayList<>();
-            for (String name : model.values.keySet()) {
-                double[] v = model.values.get(name);
-                Double[] b = new Double[v.length];
-                for (int i = 0; i < v.length; i++) b[i] = v[i];
-                data.add(RowFactory.create(data.size(), name, boxed(model.shapes.get(name)), Arrays.asList(b)));
-            }
-            sparkSession().createDataFrame(data, DATA).repartition(1).write().parquet(path + "/data");
-        }
-
-        private static List<Integer> boxed(int[] a) {
-            List<Integer> out = new ArrayList<>();
-            for (int x : a) out.add(x);
-            return out;
+            NetworkFiles.save(sparkSession(), path, new NetworkFiles.Spec(model.numClasses, model.numFeatures, model.hiddenLayers, model.activation,
+                    model.moduleClass), model.values, model.shapes);
         }
     }
 
@@ -228,21 +217,10 @@ public class AutogradClassificationModel extends ProbabilisticClassificationMode
         @Override
         public AutogradClassificationModel load(String path) {
             DefaultParamsReader.Metadata meta = DefaultParamsReader$.MODULE$.loadMetadata(path, sparkSession(), AutogradClassificationModel.class.getName());
-            // with the schemas given: Parquet's schema inference is a job whose result (a StructType with arrays)
-            // Kryo would have to ship, and the project runs with spark.kryo.registrationRequired
-            Row spec = sparkSession().read().schema(SPEC).parquet(path + "/spec").first();
-            List<Integer> hidden = spec.getList(1);
-            int[] hiddenLayers = hidden.stream().mapToInt(Integer::intValue).toArray();
-            List<Row> rows = new ArrayList<>(sparkSession().read().schema(DATA).parquet(path + "/data").collectAsList());
-            rows.sort(Comparator.comparingInt(r -> r.getInt(0)));
-            Map<String, Tensor> params = new LinkedHashMap<>();
-            for (Row r : rows) {
-                List<Integer> shape = r.getList(2);
-                List<Double> v = r.getList(3);
-                params.put(r.getString(1), Tensor.fromArray(v.stream().mapToDouble(Double::doubleValue).toArray(),
-                        shape.stream().mapToInt(Integer::intValue).toArray()));
-            }
-            AutogradClassificationModel model = new AutogradClassificationModel(meta.uid(), spec.getInt(0), hiddenLayers, spec.getString(2), params, null);
+            Map<String, Tensor> params = NetworkFiles.loadParameters(sparkSession(), path);
+            NetworkFiles.Spec spec = NetworkFiles.loadSpec(sparkSession(), path, params);
+            AutogradClassificationModel model = new AutogradClassificationModel(meta.uid(), spec.numClasses(), spec.numFeatures(), spec.hiddenLayers(),
+                    spec.activation(), spec.moduleClass(), params, null);
             meta.getAndSetParams(model, scala.Option.empty());
             return model;
         }
