@@ -26,6 +26,15 @@ public final class AutogradKryoRegistrator implements KryoRegistrator {
         kryo.register(Params.class);
         kryo.register(long[][].class);
         kryo.register(Partial.class, new PartialSerializer());
+        // A Parquet scan of a file written with ML Vector columns ships their type (generate --sparse writes such files);
+        // spark-mllib is on every Spark cluster, but the library does not require it.
+        for (String udt : new String[] {"org.apache.spark.ml.linalg.VectorUDT", "org.apache.spark.ml.linalg.MatrixUDT"}) {
+            try {
+                kryo.register(Class.forName(udt, false, Thread.currentThread().getContextClassLoader()));
+            } catch (ClassNotFoundException e) {
+                // no MLlib on the classpath: no Vector columns to read either
+            }
+        }
     }
 
     /** first row, then each column as a tensor (raw doubles). */
