@@ -131,6 +131,29 @@ class DistWidePartialTest {
     }
 
     @Test
+    void aSixteenMillionWideParameterIsBroadcastReducedOnAnExecutorAndReceivedAsOneArray() {
+        int width = 1 << 24, rows = 2_000, partitions = 2;
+        Dataset<Row> df = DistSparseTest.data(10, rows, width, 3, partitions);
+        DistData data = DistData.fromDataset(df, DistData.options().sparse(true), "x", "y");
+        Tensor w = Tensor.zeros(width).requiresGrad_(true), b = Tensor.scalar(0).requiresGrad_(true);
+        long[] bytes = bytesSent(() -> {
+            DistTensor z = data.tensor("x").matmul(w).add(b);
+            z.softplus().sub(data.tensor("y").mul(z)).sum().backward();
+        });
+        // at w = 0, b = 0 the gradient of sum(softplus(z) - y z) is X^T (1/2 - y): a loop over the rows' entries
+        double[] expected = new double[width];
+        for (Block blk : data.blocks().collect()) {
+            Block.Csr c = blk.csr(0);
+            int[] off = c.offsets(), idx = c.indices();
+            double[] v = c.values(), y = blk.column(1).toArray();
+            for (int r = 0; r < c.rows(); r++) for (int e = off[r]; e < off[r + 1]; e++) expected[idx[e]] += v[e] * (0.5 - y[r]);
+        }
+        assertArrayEquals(expected, w.grad().toArray(), 1e-12);
+        assertTrue(bytes[1] < 8L * width + (1 << 20), "the driver receives one 128 MB array: " + bytes[1] + " bytes of task results");
+        assertTrue(bytes[0] < 12L * 3 * rows + (1 << 20), "the partials shuffled to the final combine are (rows, values): " + bytes[0] + " bytes");
+    }
+
+    @Test
     void anEmbeddingsGradientTravelsAsTouchedRowsWithTheSameBits() {
         int n = 50_000, k = 3;
         List<double[]> ids = new ArrayList<>();
