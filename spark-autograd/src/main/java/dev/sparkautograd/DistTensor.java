@@ -34,6 +34,11 @@ public final class DistTensor {
      * e.g. {@code softplus(z) - y * z}) as one loop per op over each block's rows, without engine nodes (default true).
      */
     public static final String FUSE_POINTWISE = "spark.autograd.fusePointwise";
+    /**
+     * Whether a partition's gradient of a wide parameter travels as (row indices, values) when it touched under a
+     * quarter of the parameter's rows (default true; the sum has the same bits either way).
+     */
+    public static final String SPARSE_PARTIALS = "spark.autograd.sparsePartials";
 
     private final Expr expr;
 

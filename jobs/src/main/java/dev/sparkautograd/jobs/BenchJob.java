@@ -6,6 +6,7 @@ import dev.sparkautograd.Tensor;
 import dev.sparkautograd.jobs.bench.Bandwidth;
 import dev.sparkautograd.jobs.bench.Logistic;
 import dev.sparkautograd.jobs.bench.Mlp;
+import dev.sparkautograd.jobs.bench.SparseLogistic;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.scheduler.SparkListener;
@@ -74,6 +75,15 @@ public final class BenchJob extends SparkJob {
     @Option(names = "--hidden", paramLabel = "H", description = "Hidden units of the MLP (default: ${DEFAULT-VALUE}).")
     int hidden = 256;
 
+    @Option(names = "--sparse-rows", paramLabel = "N", description = "Rows of the sparse-logistic data (hashed features); 0 skips it (default: ${DEFAULT-VALUE}).")
+    long sparseRows = 5_000_000;
+
+    @Option(names = "--sparse-features", paramLabel = "D", description = "Width of the sparse-logistic data (default: ${DEFAULT-VALUE}).")
+    int sparseFeatures = 1 << 20;
+
+    @Option(names = "--sparse-nnz", paramLabel = "K", description = "Non-zeros per row of the sparse-logistic data (default: ${DEFAULT-VALUE}).")
+    int sparseNnz = 30;
+
     @Option(names = "--bandwidth-mb", paramLabel = "MB",
             description = "Array size for the read-bandwidth measurement; 0 skips it (default: ${DEFAULT-VALUE}).")
     int bandwidthMb = 1024;
@@ -96,6 +106,10 @@ public final class BenchJob extends SparkJob {
         if (rounds < 1) throw badOption("--rounds must be at least 1, got " + rounds);
         if (warmup < 1) throw badOption("--warmup must be at least 1 (its first call checks the gradients), got " + warmup);
         if (mlpRows < 0) throw badOption("--mlp-rows must not be negative, got " + mlpRows);
+        if (sparseRows < 0 || sparseFeatures < 1 || sparseNnz < 1 || sparseNnz > sparseFeatures) {
+            throw badOption("--sparse-rows must not be negative and --sparse-nnz must be in [1, --sparse-features], got "
+                    + sparseRows + ", " + sparseNnz + " and " + sparseFeatures);
+        }
         if (hidden < 1) throw badOption("--hidden must be at least 1, got " + hidden);
         if (bandwidthMb < 0) throw badOption("--bandwidth-mb must not be negative, got " + bandwidthMb);
     }
@@ -236,6 +250,17 @@ public final class BenchJob extends SparkJob {
                             () -> Mlp.handwritten(jsc, mlpData, params, hidden)));
                 } finally {
                     mlpData.unpersist();
+                }
+            }
+            // 3. sparse logistic loss + gradient (bench.SparseLogistic): spark-autograd's CSR blocks vs MLlib's sparse InstanceBlocks
+            if (sparseRows > 0) {
+                try (SparseLogistic sl = new SparseLogistic(spark, sparseRows, sparseFeatures, sparseNnz, r.partitions, seed + 4)) {
+                    Group g = new Group("sparse-logistic", String.format(Locale.ROOT, "Sparse logistic loss+gradient, %,d x %d, %d non-zeros a row;"
+                                    + " cached: spark-autograd %.1f MB, MLlib %.1f MB", sparseRows, sparseFeatures, sparseNnz,
+                            sl.autogradCachedBytes() / 1e6, sl.mllibCachedBytes() / 1e6), sparseRows * sparseNnz * 12L, 1,
+                            List.of("spark-autograd", "MLlib"), rounds);
+                    r.groups.add(g);
+                    interleave(sc, taskTime, g, List.of(sl::autograd, sl::mllib));
                 }
             }
         } finally {

@@ -2,6 +2,7 @@ package dev.sparkautograd.jobs;
 
 import dev.sparkautograd.io.Npy;
 import dev.sparkautograd.jobs.models.Model;
+import dev.sparkautograd.jobs.models.SparseSynthetic;
 import dev.sparkautograd.jobs.models.Synthetic;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
@@ -46,11 +47,19 @@ public final class GenerateJob extends SparkJob {
     @Option(names = "--overwrite", description = "Replace an existing output directory.")
     boolean overwrite;
 
+    @Option(names = "--sparse", description = "Hashed-feature data instead (models.SparseSynthetic): --nnz active features of --features per row"
+            + " as a SparseVector column 'features' and their ids in 'ids', labels from a sparse logistic teacher.")
+    boolean sparse;
+
+    @Option(names = "--nnz", paramLabel = "K", description = "Active features per row of --sparse data (default: ${DEFAULT-VALUE}).")
+    int nnz = 30;
+
     @Override
     protected void validate() {
         if (rows < 1) throw badOption("--rows must be positive, got " + rows);
         if (partitions < 0) throw badOption("--partitions must not be negative, got " + partitions);
         if (!(correlation > -1 && correlation < 1)) throw badOption("--correlation must be in (-1, 1), got " + correlation);
+        if (sparse && (nnz < 1 || nnz > modelOptions.features)) throw badOption("--nnz must be in [1, --features = " + modelOptions.features + "], got " + nnz);
         try {
             modelOptions.model(modelOptions.features);
         } catch (IllegalArgumentException e) {
@@ -115,6 +124,7 @@ public final class GenerateJob extends SparkJob {
     @Override
     public int run(SparkSession spark, PrintWriter out) throws Exception {
         int parts = partitions > 0 ? partitions : spark.sparkContext().defaultParallelism();
+        if (sparse) return runSparse(spark, out, parts);
         Model model = modelOptions.model(modelOptions.features);
         Synthetic syn = new Synthetic(model, rows, parts, seed).withCorrelation(correlation);
         claimOutput(spark, output, overwrite);
@@ -140,6 +150,29 @@ public final class GenerateJob extends SparkJob {
                 dev.sparkautograd.jobs.models.CorrelatedFeatures.conditionNumber(correlation, model.features()));
         out.printf("time:     %.1f s (%,.0f rows/s)%n", seconds, rows / seconds);
         out.printf("data:     %s%n", HadoopFiles.qualify(spark, output));
+        out.printf("teacher:  %s%n", teacherFile);
+        out.flush();
+        return 0;
+    }
+
+    /** {@code --sparse}: hashed-feature rows from a sparse logistic teacher ({@link SparseSynthetic}). */
+    private int runSparse(SparkSession spark, PrintWriter out, int parts) throws Exception {
+        SparseSynthetic syn = new SparseSynthetic(modelOptions.features, nnz, rows, parts, seed);
+        claimOutput(spark, output, overwrite);
+        long start = System.nanoTime();
+        describe(spark, "sparse: writing " + rows + " rows");
+        try {
+            syn.dataset(spark).write().mode(SaveMode.ErrorIfExists).parquet(output);
+        } finally {
+            spark.sparkContext().setJobDescription(null);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        double[] teacher = syn.teacher();
+        String teacherFile = HadoopFiles.write(spark, HadoopFiles.child(output, "_teacher.npy"), o -> Npy.write(o, teacher, teacher.length));
+        out.printf("model:    sparse logistic teacher, %d features, %d active per row (%d parameters)%n", syn.features(), syn.nnz(), teacher.length);
+        out.printf("rows:     %d in %d partitions (seed %d)%n", rows, parts, seed);
+        out.printf("time:     %.1f s (%,.0f rows/s)%n", seconds, rows / seconds);
+        out.printf("data:     %s (features: SparseVector, ids: array<double>, label)%n", HadoopFiles.qualify(spark, output));
         out.printf("teacher:  %s%n", teacherFile);
         out.flush();
         return 0;

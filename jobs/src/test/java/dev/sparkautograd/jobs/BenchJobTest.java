@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BenchJobTest {
 
     private static final String[] TINY = {"--rows", "3000", "--features", "7", "--partitions", "3", "--block-rows", "250",
-            "--rounds", "2", "--warmup", "1", "--hidden", "5", "--bandwidth-mb", "1"};
+            "--rounds", "2", "--warmup", "1", "--hidden", "5", "--bandwidth-mb", "1", "--sparse-rows", "0"};
 
     private static String[] with(String[] args, String... more) {
         String[] all = java.util.Arrays.copyOf(args, args.length + more.length);
@@ -63,6 +63,23 @@ class BenchJobTest {
                 }
             }
         }
+    }
+
+    @Test
+    void sparseLogisticGivesMllibsLossAndGradient() throws Exception {
+        BenchJob.Report r = job(with(java.util.Arrays.copyOf(TINY, TINY.length - 2), "--mlp-rows", "0", "--sparse-rows", "2000", "--sparse-features", "5000", "--sparse-nnz", "6"))
+                .measure(SharedSpark.session());
+        BenchJob.Group sparse = r.group("sparse-logistic");
+        double[] ref = sparse.timing("MLlib").result;
+        assertEquals(1 + 5000 + 1, ref.length);
+        assertTrue(ref[0] > 0.3 && ref[0] < 1.0, "mean logistic loss: " + ref[0]);
+        double gnorm = 0;
+        for (int i = 1; i < ref.length; i++) gnorm = Math.max(gnorm, Math.abs(ref[i]));
+        assertTrue(gnorm > 1e-3, "a gradient worth comparing: " + gnorm);
+        assertTrue(BenchJob.relativeDifference(sparse.timing("spark-autograd").result, ref) <= 1e-9,
+                "spark-autograd differs from MLlib by " + sparse.timing("spark-autograd").difference);
+        assertTrue(sparse.title.matches(".*cached: spark-autograd \\d+\\.\\d MB, MLlib \\d+\\.\\d MB"), sparse.title);
+        assertTrue(r.agree());
     }
 
     @Test

@@ -25,6 +25,16 @@ public final class AutogradKryoRegistrator implements KryoRegistrator {
         kryo.register(Block.Csr.class, new CsrSerializer());
         kryo.register(Params.class);
         kryo.register(long[][].class);
+        kryo.register(Partial.class, new PartialSerializer());
+        // A Parquet scan of a file written with ML Vector columns ships their type (generate --sparse writes such files);
+        // spark-mllib is on every Spark cluster, but the library does not require it.
+        for (String udt : new String[] {"org.apache.spark.ml.linalg.VectorUDT", "org.apache.spark.ml.linalg.MatrixUDT"}) {
+            try {
+                kryo.register(Class.forName(udt, false, Thread.currentThread().getContextClassLoader()));
+            } catch (ClassNotFoundException e) {
+                // no MLlib on the classpath: no Vector columns to read either
+            }
+        }
     }
 
     /** first row, then each column as a tensor (raw doubles). */
@@ -91,6 +101,46 @@ public final class AutogradKryoRegistrator implements KryoRegistrator {
             int[] indices = in.readInts(nnz, true);
             double[] values = in.readDoubles(nnz);
             return new Block.Csr(width, offsets, indices, values);
+        }
+    }
+
+    /** per segment: length, elements per row, whether sparse, then the row indices as gaps (if sparse) and the values (raw). */
+    static final class PartialSerializer extends Serializer<Partial> {
+        @Override
+        public void write(Kryo kryo, Output out, Partial p) {
+            out.writeInt(p.lengths.length, true);
+            for (int s = 0; s < p.lengths.length; s++) {
+                out.writeInt(p.lengths[s], true);
+                out.writeInt(p.rowSizes[s], true);
+                out.writeBoolean(p.rows[s] != null);
+                if (p.rows[s] != null) {
+                    // increasing row indices as gaps: a byte or two each instead of three or four
+                    int[] rows = p.rows[s];
+                    out.writeInt(rows.length, true);
+                    for (int j = 0, prev = -1; j < rows.length; prev = rows[j], j++) out.writeVarInt(rows[j] - prev, true); // a varint also under spark.kryo.unsafe (writeInt(v, true) is 4 bytes there)
+                }
+                out.writeInt(p.values[s].length, true);
+                out.writeDoubles(p.values[s]);
+            }
+        }
+
+        @Override
+        public Partial read(Kryo kryo, Input in, Class<Partial> type) {
+            int n = in.readInt(true);
+            int[] lengths = new int[n], rowSizes = new int[n];
+            int[][] rows = new int[n][];
+            double[][] values = new double[n][];
+            for (int s = 0; s < n; s++) {
+                lengths[s] = in.readInt(true);
+                rowSizes[s] = in.readInt(true);
+                if (in.readBoolean()) {
+                    int[] r = new int[in.readInt(true)];
+                    for (int j = 0, prev = -1; j < r.length; j++) prev = r[j] = prev + in.readVarInt(true);
+                    rows[s] = r;
+                }
+                values[s] = in.readDoubles(in.readInt(true));
+            }
+            return new Partial(lengths, rowSizes, rows, values);
         }
     }
 

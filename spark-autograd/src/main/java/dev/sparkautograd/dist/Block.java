@@ -265,8 +265,21 @@ public final class Block implements Serializable {
 
         /** {@code this^T @ g} for {@code g} of {@code [rows]} ({@code k == 0}: result {@code [width]}) or {@code [rows, k]}. */
         double[] transposeTimes(double[] g, int k) {
+            double[] out = new double[Math.multiplyExact(width, Math.max(1, k))];
+            transposeTimesAdd(g, k, out);
+            return out;
+        }
+
+        /** {@code out += this^T @ g}, entry by entry in row order (a partition's accumulator: no array per block). */
+        void transposeTimesAdd(double[] g, int k, double[] out) {
             int kk = Math.max(1, k);
-            double[] out = new double[Math.multiplyExact(width, kk)];
+            if (kk == 1) {
+                for (int r = 0; r < rows; r++) {
+                    double gr = g[r];
+                    for (int e = offsets[r]; e < offsets[r + 1]; e++) out[indices[e]] += values[e] * gr;
+                }
+                return;
+            }
             for (int r = 0; r < rows; r++) {
                 int go = r * kk;
                 for (int e = offsets[r]; e < offsets[r + 1]; e++) {
@@ -275,7 +288,6 @@ public final class Block implements Serializable {
                     for (int j = 0; j < kk; j++) out[o + j] += v * g[go + j];
                 }
             }
-            return out;
         }
 
         /** The sum of each row. */

@@ -40,6 +40,10 @@ final class Plan implements Serializable {
     private boolean fuseMatmul = true;
     /** Whether {@link #partial} may run the element-wise tail of a scalar reduction as a {@link RowProgram}. */
     private boolean fusePointwise = true;
+    /** Whether a partial's gradient of a wide parameter may travel as (rows, values) ({@link Partial}). */
+    private boolean sparsePartials = true;
+    /** Per frontier slot: whether it is a sparse (CSR) column; null: none is. */
+    private boolean[] sparseSlots;
 
     Plan(int[] frontierRdd, int[] frontierColumn, Step[] steps, String[] opNames, int[][] opInputs,
          int[][] opParams, int output, Reduce reduce, int valueNumel, boolean[] rowScalar, boolean[] matrixTimesParam) {
@@ -72,6 +76,19 @@ final class Plan implements Serializable {
         return fusePointwise;
     }
 
+    void sparsePartials(boolean sparse) {
+        sparsePartials = sparse;
+    }
+
+    boolean sparsePartials() {
+        return sparsePartials;
+    }
+
+    /** Marks the frontier slots that are sparse (CSR) columns. */
+    void sparseSlots(boolean[] sparse) {
+        sparseSlots = sparse;
+    }
+
     /**
      * The ops that run fused when a scalar's parameter gradients are computed: a matmul step of a
      * frontier slot (data: no gradient wanted) that no other op reads and that is not the result, by a
@@ -92,7 +109,10 @@ final class Plan implements Serializable {
         for (int k = 0; k < steps.length; k++) {
             if (!steps[k].isMatmul() || !matrixTimesParam[k] || opInputs[k].length != 1 || opParams[k].length != 1) continue;
             int s = opInputs[k][0], p = opParams[k][0];
-            fuse[k] = s < f && s != output && slotUses[s] == 1 && needGrad[p] && paramUses[p] == 1;
+            // A sparse slot is never a tensor of the replay (only the steps that take CSR read it), so each of its
+            // matmuls may run fused (a factorization machine multiplies the same rows by w and by V).
+            boolean onlyReader = slotUses[s] == 1 || sparseSlots != null && sparseSlots[s];
+            fuse[k] = s < f && s != output && onlyReader && needGrad[p] && paramUses[p] == 1;
         }
         return fuse;
     }
@@ -174,11 +194,13 @@ final class Plan implements Serializable {
     }
 
     /**
-     * The parameter gradients of the fused matmuls of one block, {@code X^T g}, added to {@code into} as the
-     * engine accumulates a leaf's gradient: the matmul backward's kernels (a row vector times X for a
-     * vector parameter, {@code mmTN} for a matrix), then {@code previous + this block's}.
+     * Adds the parameter gradients of the fused matmuls of one block, {@code X^T g}, into the partition's
+     * accumulators {@code into} (one array per parameter, allocated once per partition). Dense data: the matmul
+     * backward's kernels (a row vector times X for a vector parameter, {@code mmTN} for a matrix), then
+     * {@code previous + this block's}, the engine's bits. Sparse data: each entry's product added straight into the
+     * accumulator in row order (no array per block; equal to the engine's sum to rounding).
      */
-    private void accumulateFused(Block[] blocks, Tensor[] slots, boolean[] fused, Tensor[] params, Tensor[] into) {
+    private void accumulateFused(Block[] blocks, Tensor[] slots, boolean[] fused, Tensor[] params, double[][] into) {
         int f = frontierRdd.length;
         for (int k = 0; k < steps.length; k++) {
             if (!fused[k]) continue;
@@ -187,24 +209,20 @@ final class Plan implements Serializable {
             Tensor g = slots[f + k].grad();
             if (g == null) continue;
             Block.Csr csr = sparseSlot(blocks, opInputs[k][0]);
-            Tensor wg;
             if (csr != null) {
-                // X^T g straight from the CSR arrays (the data is never densified)
-                wg = Tensor.wrap(csr.transposeTimes(g.toArrayUnsafe(), params[p].dim() == 1 ? 0 : params[p].size(1)), params[p].shape(), false);
-                try (Autograd.Scope ng = Autograd.noGrad()) {
-                    into[p] = into[p] == null ? wg : into[p].add(wg);
-                }
+                if (into[p] == null) into[p] = new double[params[p].numel()];
+                csr.transposeTimesAdd(g.toArrayUnsafe(), params[p].dim() == 1 ? 0 : params[p].size(1), into[p]);
                 continue;
             }
             int rows = x.size(0), d = x.size(1);
-            if (params[p].dim() == 1) {
-                wg = Tensor.wrap(dev.sparkautograd.tensor.Kernels.mm(g.toArrayUnsafe(), x.toArrayUnsafe(), 1, rows, d), new int[] {d}, false);
+            double[] wg = params[p].dim() == 1
+                    ? dev.sparkautograd.tensor.Kernels.mm(g.toArrayUnsafe(), x.toArrayUnsafe(), 1, rows, d)
+                    : dev.sparkautograd.tensor.Kernels.mmTN(x.toArrayUnsafe(), g.toArrayUnsafe(), rows, d, params[p].size(1));
+            if (into[p] == null) {
+                into[p] = wg;
             } else {
-                int n = params[p].size(1);
-                wg = Tensor.wrap(dev.sparkautograd.tensor.Kernels.mmTN(x.toArrayUnsafe(), g.toArrayUnsafe(), rows, d, n), new int[] {d, n}, false);
-            }
-            try (Autograd.Scope ng = Autograd.noGrad()) {
-                into[p] = into[p] == null ? wg : into[p].add(wg);
+                double[] acc = into[p];
+                for (int i = 0; i < acc.length; i++) acc[i] += wg[i];
             }
         }
     }
@@ -233,29 +251,22 @@ final class Plan implements Serializable {
     }
 
     /**
-     * One partition's partial: the reduced value followed by the flattened gradients of the parameters
-     * with {@code needGrad}. {@code bundle} holds the parameter values and, when {@code withUpstream},
-     * after them the upstream gradient (else the value only). Blocks are processed, and their
-     * contributions summed, in partition order.
+     * One partition's partial: the reduced value followed by the gradients of the parameters with
+     * {@code needGrad}, one {@link Partial} segment each (sent as (rows, values) when under a quarter of a
+     * parameter's rows are non-zero and {@link #sparsePartials} allows). {@code bundle} holds the parameter values
+     * and, when {@code withUpstream}, after them the upstream gradient (else the value only). Blocks are processed,
+     * and their contributions summed, in partition order.
      */
-    double[] partial(Iterator<Block[]> blocks, Params bundle, boolean[] needGrad, boolean withUpstream) {
+    Partial partial(Iterator<Block[]> blocks, Params bundle, boolean[] needGrad, boolean withUpstream) {
         Tensor[] all = bundle.tensors();
         Tensor[] params = Arrays.copyOf(all, needGrad.length);
         Tensor u = withUpstream ? all[needGrad.length] : null;
         boolean grads = false;
-        int len = valueNumel;
-        if (u != null) {
-            for (int i = 0; i < params.length; i++) {
-                if (needGrad[i]) {
-                    grads = true;
-                    len += params[i].numel();
-                }
-            }
-        }
+        if (u != null) for (boolean b : needGrad) grads |= b;
         if (grads) for (int i = 0; i < params.length; i++) if (needGrad[i]) params[i].requiresGrad_(true);
-        double[] acc = new double[len];
+        double[] value = new double[valueNumel];
         boolean[] fused = grads && fuseMatmul ? fusable(needGrad) : null;
-        Tensor[] fusedGrads = new Tensor[params.length];
+        double[][] fusedGrads = new double[params.length][];
         RowProgram program = fusePointwise ? RowProgram.of(this) : null;
         boolean[] skip = program == null ? null : program.regionOps(steps.length);
         double[] programGrads = new double[params.length];
@@ -266,7 +277,7 @@ final class Plan implements Serializable {
                 Tensor[] slots = replay(b, params, -1, fused, skip);
                 if (program != null) {
                     int rows = b[0].rows();
-                    acc[0] += program.forward(slots, params, rows);
+                    value[0] += program.forward(slots, params, rows);
                     if (grads) {
                         double[][] inputGrads = program.backward(slots, params, needGrad, rows, u.item(), programGrads);
                         backwardInputs(slots, program.inputs, inputGrads);
@@ -280,24 +291,30 @@ final class Plan implements Serializable {
                     v = reduce == Reduce.ALL ? root.sum() : root.sum(0, false);
                 }
                 double[] vd = v.toArrayUnsafe();
-                for (int i = 0; i < vd.length; i++) acc[i] += vd[i];
+                for (int i = 0; i < vd.length; i++) value[i] += vd[i];
                 if (grads && root.requiresGrad()) {
                     root.backward(upstream(root, u));
                     if (fused != null) accumulateFused(b, slots, fused, params, fusedGrads);
                 }
             }
         }
+        List<double[]> segments = new ArrayList<>();
+        List<Integer> rowSizes = new ArrayList<>();
+        segments.add(value);
+        rowSizes.add(Math.max(1, valueNumel));
         if (grads) {
-            int off = valueNumel;
             for (int i = 0; i < params.length; i++) {
                 if (!needGrad[i]) continue;
-                Tensor g = fusedGrads[i] != null ? fusedGrads[i] : params[i].grad();
-                if (g != null) System.arraycopy(g.toArrayUnsafe(), 0, acc, off, params[i].numel());
-                acc[off] += programGrads[i]; // a scalar parameter's gradient from the program (else 0)
-                off += params[i].numel();
+                Tensor g = params[i].grad();
+                // the task's own arrays (its parameters are fresh copies): sent as they are, no copy
+                double[] gi = fusedGrads[i] != null ? fusedGrads[i] : g != null ? g.toArrayUnsafe() : new double[params[i].numel()];
+                if (gi.length != params[i].numel()) gi = Arrays.copyOf(gi, params[i].numel());
+                if (gi.length > 0) gi[0] += programGrads[i]; // a scalar parameter's gradient from the program (else 0)
+                segments.add(gi);
+                rowSizes.add(params[i].dim() < 2 ? 1 : params[i].numel() / params[i].size(0));
             }
         }
-        return acc;
+        return Partial.encode(segments.toArray(new double[0][]), rowSizes.stream().mapToInt(Integer::intValue).toArray(), sparsePartials);
     }
 
     /** Per-row gradients of frontier slot {@code leafSlot} for upstream {@code u}, one block per frontier block. */

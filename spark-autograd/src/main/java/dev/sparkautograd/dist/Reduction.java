@@ -34,6 +34,7 @@ final class Reduction {
     static final String FINAL_COMBINE_ON_EXECUTOR_ABOVE = "spark.autograd.finalCombineOnExecutorAbove";
     static final String FUSE_MATMUL = "spark.autograd.fuseMatmul";
     static final String FUSE_POINTWISE = "spark.autograd.fusePointwise";
+    static final String SPARSE_PARTIALS = "spark.autograd.sparsePartials";
 
     /** What a reduction replays: the frontier (sources, persisted ancestors, inputs requiring grad), the steps, the parameters. */
     private static final class Planner {
@@ -124,7 +125,11 @@ final class Reduction {
                 matrixTimesParam[k] = t.parents.length == 1 && t.params.length == 1 && t.parents[0].rowShape.length == 1
                         && (t.params[0].dim() == 1 || t.params[0].dim() == 2);
             }
-            return new Plan(fRdd, fCol, steps, names, inputs, ps, slot.get(root), reduce, valueNumel, rowScalar, matrixTimesParam);
+            Plan plan = new Plan(fRdd, fCol, steps, names, inputs, ps, slot.get(root), reduce, valueNumel, rowScalar, matrixTimesParam);
+            boolean[] sparseSlots = new boolean[frontier.size()];
+            for (int i = 0; i < frontier.size(); i++) sparseSlots[i] = frontier.get(i).sparse;
+            plan.sparseSlots(sparseSlots);
+            return plan;
         }
     }
 
@@ -142,6 +147,7 @@ final class Reduction {
         Plan plan = planner.plan(root, rows ? Plan.Reduce.ROWS : Plan.Reduce.ALL);
         plan.fuseMatmul(flag(sc, FUSE_MATMUL));
         plan.fusePointwise(flag(sc, FUSE_POINTWISE));
+        plan.sparsePartials(flag(sc, SPARSE_PARTIALS));
         Tensor[] ps = planner.params.toArray(new Tensor[0]);
         boolean[] needGrad = new boolean[ps.length];
         int needed = 0;
@@ -337,10 +343,13 @@ final class Reduction {
         Broadcast<Params> bc = sc.broadcast(u == null ? values : values.with(u));
         final boolean withUpstream = u != null;
         try {
-            JavaRDD<double[]> partials = zipped.mapPartitions(
+            JavaRDD<Partial> partials = zipped.mapPartitions(
                     it -> Collections.singletonList(plan.partial(it, bc.value(), want, withUpstream)).iterator(), true);
             partials.setName(jobName + plan.fusion(want, withUpstream));
-            return treeSum(sc, partials, length);
+            int depth = (int) setting(sc, TREE_DEPTH, 2);
+            long finalAbove = setting(sc, FINAL_COMBINE_ON_EXECUTOR_ABOVE, 1L << 20);
+            if (depth < 1) throw new IllegalArgumentException(TREE_DEPTH + " must be at least 1, got " + depth);
+            return Actions.run(() -> TreeReduce.sumPartials(partials, length, depth, length >= finalAbove, plan.sparsePartials()));
         } finally {
             bc.destroy(true);
         }

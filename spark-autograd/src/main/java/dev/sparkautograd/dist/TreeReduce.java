@@ -59,61 +59,72 @@ final class TreeReduce {
      * @param finalOnExecutor  when true the last combine also runs on an executor and the driver receives one array
      */
     static double[] sum(JavaRDD<double[]> partials, int length, int depth, boolean finalOnExecutor) {
+        return sumPartials(partials.map(Partial::dense), length, depth, finalOnExecutor, false);
+    }
+
+    /**
+     * The sum of {@link Partial}s (one per partition, {@code length} elements in all), added segment by segment in
+     * partition order with the bits of adding their dense forms. With {@code sparse}, a level's sums travel on as
+     * (rows, values) where they are still under a quarter full.
+     */
+    static double[] sumPartials(JavaRDD<Partial> partials, int length, int depth, boolean finalOnExecutor, boolean sparse) {
         int count = partials.getNumPartitions();
         if (count == 0) return new double[length];
-        JavaPairRDD<Integer, double[]> level = partials
-                .mapPartitionsWithIndex((Integer p, Iterator<double[]> it) -> keyed(p, it), true)
+        JavaPairRDD<Integer, Partial> level = partials
+                .mapPartitionsWithIndex((Integer p, Iterator<Partial> it) -> keyed(p, it), true)
                 .mapToPair(t -> t);
         int fanIn = Math.max(2, (int) Math.ceil(Math.pow(count, 1.0 / Math.max(1, depth))));
         // As RDD.treeAggregate: a level only where it cuts what the next one receives (4 partials at
         // depth 2 go straight to the driver; a shuffle stage for them would cost more than it saves).
         for (int l = 1; l < depth && count > fanIn + (count + fanIn - 1) / fanIn; l++) {
             count = (count + fanIn - 1) / fanIn;
-            level = combine(level, fanIn, count);
+            level = combine(level, fanIn, count, sparse);
         }
         if (finalOnExecutor && count > 1) {
-            level = combine(level, count, 1);
+            level = combine(level, count, 1, false);
         }
         level.setName("treeReduce");
-        List<Tuple2<Integer, double[]>> parts = level.collect();
-        return sumSorted(new ArrayList<>(parts), length);
+        List<Tuple2<Integer, Partial>> parts = new ArrayList<>(level.collect());
+        double[] out = sortedSum(parts).flat();
+        if (out.length != length) throw new IllegalStateException("partials of length " + out.length + ", expected " + length);
+        return out;
     }
 
-    private static JavaPairRDD<Integer, double[]> combine(JavaPairRDD<Integer, double[]> level, int fanIn, int reducers) {
+    private static JavaPairRDD<Integer, Partial> combine(JavaPairRDD<Integer, Partial> level, int fanIn, int reducers, boolean sparse) {
         final int f = fanIn;
         return level.partitionBy(new IndexPartitioner(reducers, f))
-                .mapPartitionsWithIndex((Integer p, Iterator<Tuple2<Integer, double[]>> it) -> {
-                    List<Tuple2<Integer, double[]>> got = new ArrayList<>();
+                .mapPartitionsWithIndex((Integer p, Iterator<Tuple2<Integer, Partial>> it) -> {
+                    List<Tuple2<Integer, Partial>> got = new ArrayList<>();
                     it.forEachRemaining(got::add);
-                    List<Tuple2<Integer, double[]>> out = new ArrayList<>(1);
-                    if (!got.isEmpty()) out.add(new Tuple2<>(p, sumSorted(got, got.get(0)._2().length)));
+                    List<Tuple2<Integer, Partial>> out = new ArrayList<>(1);
+                    if (!got.isEmpty()) out.add(new Tuple2<>(p, sortedSum(got).result(sparse)));
                     return out.iterator();
                 }, true)
                 .mapToPair(t -> t);
     }
 
-    private static Iterator<Tuple2<Integer, double[]>> keyed(int p, Iterator<double[]> it) {
-        List<Tuple2<Integer, double[]>> out = new ArrayList<>(1);
+    private static <T> Iterator<Tuple2<Integer, T>> keyed(int p, Iterator<T> it) {
+        List<Tuple2<Integer, T>> out = new ArrayList<>(1);
         while (it.hasNext()) out.add(new Tuple2<>(p, it.next()));
         if (out.size() != 1) throw new IllegalStateException("partition " + p + " yielded " + out.size() + " partials instead of one");
         return out.iterator();
     }
 
+    /** Adds the partials in increasing key order. */
+    static Partial.Sum sortedSum(List<Tuple2<Integer, Partial>> parts) {
+        parts.sort(Comparator.comparing(Tuple2::_1));
+        List<Partial> ordered = new ArrayList<>(parts.size());
+        for (Tuple2<Integer, Partial> t : parts) ordered.add(t._2());
+        return Partial.sum(ordered);
+    }
+
     /** Adds the arrays in increasing key order. */
     static double[] sumSorted(List<Tuple2<Integer, double[]>> parts, int length) {
-        parts.sort(Comparator.comparing(Tuple2::_1));
-        double[] acc = new double[length];
-        boolean first = true;
+        List<Tuple2<Integer, Partial>> wrapped = new ArrayList<>(parts.size());
         for (Tuple2<Integer, double[]> t : parts) {
-            double[] a = t._2();
-            if (a.length != length) throw new IllegalStateException("partial of length " + a.length + ", expected " + length);
-            if (first) {
-                System.arraycopy(a, 0, acc, 0, length);
-                first = false;
-            } else {
-                for (int i = 0; i < length; i++) acc[i] += a[i];
-            }
+            if (t._2().length != length) throw new IllegalStateException("partial of length " + t._2().length + ", expected " + length);
+            wrapped.add(new Tuple2<>(t._1(), Partial.dense(t._2())));
         }
-        return acc;
+        return sortedSum(wrapped).flat();
     }
 }

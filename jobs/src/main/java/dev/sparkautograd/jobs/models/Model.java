@@ -160,6 +160,8 @@ public final class Model implements Serializable {
     }
 
     public DistTensor output(DistTensor x, List<Tensor> params) {
+        // sparse (CSR) rows have matmul, not mapBlocks: the linear models' x w + b as DistTensor ops
+        if (x.isSparse() && kind != Kind.mlp) return x.matmul(params.get(0)).add(params.get(1));
         return x.mapBlocks(params, forward());
     }
 
