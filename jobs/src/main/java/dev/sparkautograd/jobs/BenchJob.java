@@ -380,7 +380,7 @@ public final class BenchJob extends SparkJob {
             out.println();
             out.printf(Locale.ROOT, "%s (%.2f GB of data)%n", g.title, g.bytes / 1e9);
             out.printf(Locale.ROOT, "| %-16s | %8s | %8s | %8s | %9s | %8s | %9s | %10s | %9s | %10s |%n",
-                    "implementation", "median s", "min s", "max s", "vs " + g.reference.name.replace("hand-written", "hand"),
+                    "implementation", "median s", "min s", "max s", "vs " + g.reference.name.replace("hand-written", "hand").replace("treeAggregate", "bare"),
                     "GB/s", "of bandw.", "tasks s/sl", "outside s", "grad diff");
             out.printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%n", "-".repeat(18), "-".repeat(10), "-".repeat(10), "-".repeat(10),
                     "-".repeat(11), "-".repeat(10), "-".repeat(11), "-".repeat(12), "-".repeat(11), "-".repeat(12));
