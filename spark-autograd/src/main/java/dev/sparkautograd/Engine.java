@@ -21,12 +21,19 @@ import java.util.function.UnaryOperator;
 final class Engine {
     private Engine() {}
 
-    /** Per-node state of one run. */
+    /** Per-node state of one run; its edges resolved to the inputs' tasks once, so the loop looks nothing up. */
     private static final class Task {
+        final Node node;
+        /** The tasks of {@code node.next} (null where the edge is null), filled when the graph is collected. */
+        Task[] next;
         int dependencies;
         Tensor buffer;
         boolean needed;
         int captureIndex = -1;
+
+        Task(Node node) {
+            this.node = node;
+        }
     }
 
     /**
@@ -43,7 +50,7 @@ final class Engine {
             rootNodes[i] = r.gradEdge();
         }
         Map<Node, Task> tasks = new IdentityHashMap<>();
-        List<Node> postOrder = collect(rootNodes, tasks);
+        List<Task> postOrder = collect(rootNodes, tasks);
 
         if (captures != null) {
             for (int i = 0; i < captures.length; i++) {
@@ -54,37 +61,36 @@ final class Engine {
             }
         }
         // A node is needed when some target lies below it; consumers are counted over needed nodes only.
-        for (Node n : postOrder) {
-            Task t = tasks.get(n);
-            if (captures == null ? n.isAccumulator() : t.captureIndex >= 0) t.needed = true;
-            for (Node m : n.next) {
-                if (m != null && tasks.get(m).needed) t.needed = true;
+        for (Task t : postOrder) {
+            if (captures == null ? t.node.isAccumulator() : t.captureIndex >= 0) t.needed = true;
+            for (Task m : t.next) {
+                if (m != null && m.needed) t.needed = true;
             }
         }
-        for (Node n : postOrder) {
-            if (!tasks.get(n).needed) continue;
-            for (Node m : n.next) {
-                if (m != null) tasks.get(m).dependencies++;
+        for (Task t : postOrder) {
+            if (!t.needed) continue;
+            for (Task m : t.next) {
+                if (m != null) m.dependencies++;
             }
         }
 
-        PriorityQueue<Node> ready = new PriorityQueue<>((a, b) -> Long.compare(b.seq, a.seq));
+        PriorityQueue<Task> ready = new PriorityQueue<>((a, b) -> Long.compare(b.node.seq, a.node.seq));
         Tensor[] captured = captures == null ? null : new Tensor[captures.length];
         boolean anomaly = Autograd.isAnomalyEnabled();
         try (Autograd.Scope ignored = createGraph ? Autograd.enableGrad() : Autograd.noGrad()) {
             for (int i = 0; i < roots.length; i++) {
                 Task t = tasks.get(rootNodes[i]);
                 t.buffer = accumulate(t.buffer, rootGrads[i]);
-                if (t.dependencies == 0 && !ready.contains(rootNodes[i])) ready.add(rootNodes[i]);
+                if (t.dependencies == 0 && !ready.contains(t)) ready.add(t);
             }
             while (!ready.isEmpty()) {
-                Node node = ready.poll();
-                Task task = tasks.get(node);
+                Task task = ready.poll();
+                Node node = task.node;
                 Tensor grad = task.buffer;
                 task.buffer = null;
-                Node[] next = node.next;
+                Task[] next = task.next;
                 boolean[] needs = new boolean[next.length];
-                for (int i = 0; i < next.length; i++) needs[i] = next[i] != null && tasks.get(next[i]).needed;
+                for (int i = 0; i < next.length; i++) needs[i] = next[i] != null && next[i].needed;
                 Tensor[] inputGrads = null;
                 // A node no gradient reached (every consumer returned null) still releases its inputs.
                 if (grad != null && task.needed) {
@@ -109,27 +115,27 @@ final class Engine {
                 }
                 for (int i = 0; i < next.length; i++) {
                     if (!needs[i]) continue;
-                    Task nt = tasks.get(next[i]);
+                    Task nt = next[i];
                     Tensor g = inputGrads == null ? null : inputGrads[i];
                     if (g != null) {
                         if (anomaly) checkAnomaly(node, i, g);
                         nt.buffer = accumulate(nt.buffer, g);
                     }
-                    if (--nt.dependencies == 0) ready.add(next[i]);
+                    if (--nt.dependencies == 0) ready.add(nt);
                 }
             }
         }
         return captured;
     }
 
-    /** Every node reachable from the roots, children before parents (an iterative DFS). */
-    private static List<Node> collect(Node[] roots, Map<Node, Task> tasks) {
-        List<Node> postOrder = new ArrayList<>();
+    /** The tasks of every node reachable from the roots, children before parents (an iterative DFS), their edges resolved. */
+    private static List<Task> collect(Node[] roots, Map<Node, Task> tasks) {
+        List<Task> postOrder = new ArrayList<>();
         ArrayDeque<Node> stack = new ArrayDeque<>();
         ArrayDeque<Integer> edge = new ArrayDeque<>();
         for (Node root : roots) {
             if (tasks.containsKey(root)) continue;
-            tasks.put(root, new Task());
+            tasks.put(root, new Task(root));
             stack.push(root);
             edge.push(0);
             while (!stack.isEmpty()) {
@@ -139,13 +145,17 @@ final class Engine {
                     edge.push(e + 1);
                     Node m = n.next[e];
                     if (m != null && !tasks.containsKey(m)) {
-                        tasks.put(m, new Task());
+                        tasks.put(m, new Task(m));
                         stack.push(m);
                         edge.push(0);
                     }
                 } else {
                     stack.pop();
-                    postOrder.add(n);
+                    // every input was visited before its consumer is popped
+                    Task t = tasks.get(n);
+                    t.next = new Task[n.next.length];
+                    for (int i = 0; i < n.next.length; i++) t.next[i] = n.next[i] == null ? null : tasks.get(n.next[i]);
+                    postOrder.add(t);
                 }
             }
         }

@@ -74,14 +74,17 @@ final class Ops {
      * {@link #sumToShape}.
      */
     private static Tensor recordElementwise(Elementwise op, Tensor out, Tensor a, Tensor b, double p, double q) {
+        // Nothing to record (no grad mode, as in every backward formula, or constant inputs): skip the saved list and closure.
+        if (!Autograd.isGradEnabled() || !(a.requiresGrad() || (b != null && b.requiresGrad()))) return out;
         int[] as = a.shape, bs = b == null ? null : b.shape;
-        List<Tensor> saved = new ArrayList<>(3);
-        int ia = -1, ib = -1, iy = -1;
-        if (op.saves(Elementwise.Saves.A)) { ia = saved.size(); saved.add(a); }
-        if (b != null && op.saves(Elementwise.Saves.B)) { ib = saved.size(); saved.add(b); }
-        if (op.saves(Elementwise.Saves.OUT)) { iy = saved.size(); saved.add(out); }
+        Tensor[] kept = new Tensor[3];
+        int count = 0, ia = -1, ib = -1, iy = -1;
+        if (op.saves(Elementwise.Saves.A)) { ia = count; kept[count++] = a; }
+        if (b != null && op.saves(Elementwise.Saves.B)) { ib = count; kept[count++] = b; }
+        if (op.saves(Elementwise.Saves.OUT)) { iy = count; kept[count++] = out; }
         final int sa = ia, sb = ib, sy = iy;
-        return record(op.nodeName, out, b == null ? in(a) : in(a, b), saved.toArray(new Tensor[0]), (n, g) -> {
+        Tensor[] saved = count == 3 ? kept : Arrays.copyOf(kept, count);
+        return record(op.nodeName, out, b == null ? in(a) : in(a, b), saved, (n, g) -> {
             Elementwise.Args<Tensor> x = new Elementwise.Args<>() {
                 public Tensor a() { return n.saved(sa); }
                 public Tensor b() { return n.saved(sb); }

@@ -375,7 +375,14 @@ class DistBehaviourTest {
             SharedSpark.session().sparkContext().setLogLevel(level);
         }
         assertEquals(1000, jobs);
-        // The driver's block manager holds every live broadcast's value; the library's are its parameter bundles.
+        List<String> left = libraryBroadcastsHeld();
+        assertEquals(List.of(), left, "broadcast blocks of the library still held by the block manager");
+        // ... and the loop converged, so the steps did run.
+        assertTrue(x.matmul(w).sub(1).square().mean().item() < 1.0);
+    }
+
+    /** The driver's block manager holds every live broadcast's value; the library's are its parameter bundles. */
+    private static List<String> libraryBroadcastsHeld() {
         List<String> left = new java.util.ArrayList<>();
         for (BlockId id : scala.jdk.javaapi.CollectionConverters.asJava(SparkEnv.get().blockManager().getMatchingBlockIds(
                 new AbstractFunction1<BlockId, Object>() {
@@ -391,8 +398,63 @@ class DistBehaviourTest {
             SparkEnv.get().blockManager().releaseLock(id, scala.Option.empty());
             if (v != null && v.getClass().getName().equals("dev.sparkautograd.dist.Params")) left.add(id.name());
         }
+        return left;
+    }
+
+    /** Broadcasts created while running {@code body} (Spark's own per-stage task binaries included): ids are sequential. */
+    private static long broadcastsCreatedDuring(Runnable body) {
+        JavaSparkContext jsc = SharedSpark.jsc();
+        long before = jsc.broadcast(0).id();
+        body.run();
+        return jsc.broadcast(0).id() - before - 1;
+    }
+
+    @Test
+    void smallParametersTravelInTheTaskAndLargeOnesAsABroadcastFreedAfterTheJob() throws InterruptedException {
+        DistData d = data(3);
+        String key = "spark.autograd.inlineParamsBelow";
+        JavaSparkContext jsc = SharedSpark.jsc();
+        int steps = 5;
+        Map<String, long[]> created = new LinkedHashMap<>();
+        Map<String, double[]> bits = new LinkedHashMap<>();
+        // the default (1 MiB) ships these few parameters inline; a limit of 0 bytes broadcasts every bundle
+        for (String limit : new String[] {null, "0"}) {
+            jsc.setLocalProperty(key, limit);
+            try {
+                Tensor w = Tensor.of(0.1, -0.2, 0.3).requiresGrad_(true), b = Tensor.scalar(0.05).requiresGrad_(true);
+                double[] out = new double[steps * 5];
+                long n = broadcastsCreatedDuring(() -> {
+                    for (int step = 0; step < steps; step++) {
+                        Tensor loss = logistic(d, w, b);
+                        loss.backward();
+                        out[step * 5] = loss.item();
+                        System.arraycopy(w.grad().toArray(), 0, out, step * 5 + 1, 3);
+                        out[step * 5 + 4] = b.grad().item();
+                        try (Autograd.Scope ignored = Autograd.noGrad()) {
+                            w.sub_(w.grad().mul(0.5));
+                            b.sub_(b.grad().mul(0.5));
+                        }
+                        w.grad().zero_();
+                        b.grad().zero_();
+                    }
+                });
+                created.put(String.valueOf(limit), new long[] {n});
+                bits.put(String.valueOf(limit), out);
+            } finally {
+                jsc.setLocalProperty(key, null);
+            }
+        }
+        // the same bits either way; exactly one broadcast more per step when broadcast
+        assertArrayEquals(bits.get("null"), bits.get("0"));
+        assertEquals(created.get("null")[0] + steps, created.get("0")[0], "broadcasts: inline " + created.get("null")[0]
+                + ", broadcast " + created.get("0")[0]);
+        // destroyed without waiting for the executors: the block managers drop them in the background
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        List<String> left = libraryBroadcastsHeld();
+        while (!left.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+            left = libraryBroadcastsHeld();
+        }
         assertEquals(List.of(), left, "broadcast blocks of the library still held by the block manager");
-        // ... and the loop converged, so the steps did run.
-        assertTrue(x.matmul(w).sub(1).square().mean().item() < 1.0);
     }
 }

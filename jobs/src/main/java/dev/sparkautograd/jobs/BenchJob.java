@@ -4,9 +4,12 @@ import dev.ludovic.netlib.blas.BLAS;
 import dev.sparkautograd.DistData;
 import dev.sparkautograd.Tensor;
 import dev.sparkautograd.jobs.bench.Bandwidth;
+import dev.sparkautograd.jobs.bench.Dgemm;
+import dev.sparkautograd.jobs.bench.Machine;
 import dev.sparkautograd.jobs.bench.Logistic;
 import dev.sparkautograd.jobs.bench.Mlp;
 import dev.sparkautograd.jobs.bench.SparseLogistic;
+import dev.sparkautograd.jobs.bench.StepOverhead;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.scheduler.SparkListener;
@@ -46,7 +49,11 @@ import java.util.concurrent.atomic.AtomicLong;
                 "    spark.autograd.fusePointwise false: every op an engine node);",
                 "  MLP (features -> hidden tanh -> 1, squared loss) gradient: spark-autograd and a",
                 "    hand-written backward with the same BLAS;",
-                "  the streaming read bandwidth of a multi-threaded Java sum over a large array.",
+                "  the streaming read bandwidth of a multi-threaded Java sum over a large array;",
+                "  the machine's DGEMM rate (one thread per task slot), beside which the MLP rows",
+                "    give their FLOP/s;",
+                "  step overhead: loss+gradient on 4 partitions of 10 rows: spark-autograd, MLlib's",
+                "    way and a bare treeAggregate of the same blocks (the floor).",
                 "Fails (exit 1) if the implementations' gradients differ by more than 1e-9 (relative)."})
 public final class BenchJob extends SparkJob {
 
@@ -88,6 +95,14 @@ public final class BenchJob extends SparkJob {
             description = "Array size for the read-bandwidth measurement; 0 skips it (default: ${DEFAULT-VALUE}).")
     int bandwidthMb = 1024;
 
+    @Option(names = "--dgemm-n", paramLabel = "N",
+            description = "Size of the square DGEMM that measures the machine's rate, one per task slot; 0 skips it (default: ${DEFAULT-VALUE}).")
+    int dgemmN = 1024;
+
+    @Option(names = "--step-rounds", paramLabel = "K",
+            description = "Measured rounds of the step-overhead row (4 partitions of 10 rows); 0 skips it (default: ${DEFAULT-VALUE}).")
+    int stepRounds = 30;
+
     @Option(names = "--seed", description = "Seed of the data and parameters (default: ${DEFAULT-VALUE}).")
     long seed = 42;
 
@@ -112,6 +127,8 @@ public final class BenchJob extends SparkJob {
         }
         if (hidden < 1) throw badOption("--hidden must be at least 1, got " + hidden);
         if (bandwidthMb < 0) throw badOption("--bandwidth-mb must not be negative, got " + bandwidthMb);
+        if (dgemmN < 0) throw badOption("--dgemm-n must not be negative, got " + dgemmN);
+        if (stepRounds < 0) throw badOption("--step-rounds must not be negative, got " + stepRounds);
     }
 
     // ---- results ---------------------------------------------------------------------------------
@@ -149,6 +166,8 @@ public final class BenchJob extends SparkJob {
         public final long bytes;
         public final List<Timing> timings = new ArrayList<>();
         public final Timing reference;
+        /** Floating-point operations of one call (0: not a FLOP-bound benchmark); the rows then report FLOP/s. */
+        public double flops;
 
         Group(String key, String title, long bytes, int referenceIndex, List<String> names, int rounds) {
             this.key = key;
@@ -172,6 +191,10 @@ public final class BenchJob extends SparkJob {
         public double loadBefore;
         public double loadAfter;
         public String blas;
+        public String blasLibrary;
+        public String cpu;
+        /** The machine's DGEMM rate over all task slots (FLOP/s), 0 when skipped. */
+        public double dgemmFlopsPerSecond;
         public double bandwidth; // bytes / s, 0 when skipped
         public long bandwidthBytes;
         public final List<Group> groups = new ArrayList<>();
@@ -207,6 +230,13 @@ public final class BenchJob extends SparkJob {
         r.cores = Runtime.getRuntime().availableProcessors();
         r.loadBefore = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
         r.blas = BLAS.getInstance().getClass().getName();
+        r.blasLibrary = Machine.nativeBlasLibrary();
+        r.cpu = Machine.cpu();
+        if (dgemmN > 0) {
+            try (Dgemm dg = new Dgemm(dgemmN, r.slots)) {
+                r.dgemmFlopsPerSecond = dg.flopsPerSecond(warmup, Math.max(5, rounds));
+            }
+        }
 
         if (bandwidthMb > 0) {
             try (Bandwidth bw = new Bandwidth((long) bandwidthMb << 20, r.cores)) {
@@ -244,6 +274,7 @@ public final class BenchJob extends SparkJob {
                     Group g = new Group("mlp", String.format(Locale.ROOT, "MLP %d -> %d tanh -> 1, squared loss, gradient, %,d rows",
                             features, hidden, mlpRows), mlpRows * (features + 1) * 8L, 1,
                             List.of("spark-autograd", "hand-written"), rounds);
+                    g.flops = Mlp.flops(mlpRows, features, hidden);
                     r.groups.add(g);
                     interleave(sc, taskTime, g, List.of(
                             () -> Mlp.autograd(mlpData, params, hidden),
@@ -261,6 +292,24 @@ public final class BenchJob extends SparkJob {
                             List.of("spark-autograd", "MLlib"), rounds);
                     r.groups.add(g);
                     interleave(sc, taskTime, g, List.of(sl::autograd, sl::mllib));
+                }
+            }
+            // 4. the fixed cost of a step
+            if (stepRounds > 0) {
+                DistData tiny = data(spark, StepOverhead.ROWS, StepOverhead.PARTITIONS, seed + 4);
+                try {
+                    double[] coef = Tensor.randn(seed + 5, features + 1).mul(0.1).toArray();
+                    Group g = new Group("step-overhead", String.format(Locale.ROOT,
+                            "Step overhead: logistic loss+gradient, %d rows x %d in %d partitions", StepOverhead.ROWS, features,
+                            StepOverhead.PARTITIONS), StepOverhead.ROWS * (features + 1) * 8L, 2,
+                            List.of("spark-autograd", "MLlib", "treeAggregate"), stepRounds);
+                    r.groups.add(g);
+                    interleave(sc, taskTime, g, List.of(
+                            () -> Logistic.autograd(tiny, coef),
+                            () -> Logistic.mllib(jsc, tiny, coef),
+                            () -> StepOverhead.treeAggregate(tiny, coef)));
+                } finally {
+                    tiny.unpersist();
                 }
             }
         } finally {
@@ -291,7 +340,8 @@ public final class BenchJob extends SparkJob {
             }
         }
         for (Timing t : g.timings) t.difference = relativeDifference(t.result, g.reference.result);
-        for (int k = 0; k < rounds; k++) {
+        int measured = g.reference.seconds.length;
+        for (int k = 0; k < measured; k++) {
             // Round k starts with implementation k mod n (A B C, B C A, C A B, ...): no one always runs first.
             for (int j = 0; j < impls.size(); j++) {
                 int i = (j + k) % impls.size();
@@ -341,8 +391,12 @@ public final class BenchJob extends SparkJob {
         out.printf(Locale.ROOT, "spark-autograd bench: master %s (%d task slots), %d partitions, %s, median of %d rounds after %d warm-up, interleaved, rotated%n",
                 r.master, r.slots, r.partitions, blockRows > 0 ? "blocks of " + blockRows + " rows" : "blocks of ~1 MB",
                 rounds, warmup);
-        out.printf(Locale.ROOT, "machine: %d cores, load average %.2f before / %.2f after, Java %s, BLAS %s%n",
-                r.cores, r.loadBefore, r.loadAfter, System.getProperty("java.version"), r.blas);
+        out.printf(Locale.ROOT, "machine: %s, %d cores, load average %.2f before / %.2f after, Java %s, BLAS %s (native: %s)%n",
+                r.cpu, r.cores, r.loadBefore, r.loadAfter, System.getProperty("java.version"), r.blas, r.blasLibrary);
+        if (r.dgemmFlopsPerSecond > 0) {
+            out.printf(Locale.ROOT, "DGEMM: %.1f GFLOP/s (%d threads, one per task slot, each multiplying %d x %d matrices, median)%n",
+                    r.dgemmFlopsPerSecond / 1e9, r.slots, dgemmN, dgemmN);
+        }
         if (r.bandwidth > 0) {
             out.printf(Locale.ROOT, "read bandwidth: %.1f GB/s (%d threads summing a %d MB array, median)%n",
                     r.bandwidth / 1e9, r.cores, r.bandwidthBytes >> 20);
@@ -351,7 +405,7 @@ public final class BenchJob extends SparkJob {
             out.println();
             out.printf(Locale.ROOT, "%s (%.2f GB of data)%n", g.title, g.bytes / 1e9);
             out.printf(Locale.ROOT, "| %-16s | %8s | %8s | %8s | %9s | %8s | %9s | %10s | %9s | %10s |%n",
-                    "implementation", "median s", "min s", "max s", "vs " + g.reference.name.replace("hand-written", "hand"),
+                    "implementation", "median s", "min s", "max s", "vs " + g.reference.name.replace("hand-written", "hand").replace("treeAggregate", "bare"),
                     "GB/s", "of bandw.", "tasks s/sl", "outside s", "grad diff");
             out.printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%n", "-".repeat(18), "-".repeat(10), "-".repeat(10), "-".repeat(10),
                     "-".repeat(11), "-".repeat(10), "-".repeat(11), "-".repeat(12), "-".repeat(11), "-".repeat(12));
@@ -363,6 +417,13 @@ public final class BenchJob extends SparkJob {
                         med / g.reference.median(), g.bytes / med / 1e9,
                         r.bandwidth > 0 ? String.format(Locale.ROOT, "%.0f%%", 100 * g.bytes / med / r.bandwidth) : "-",
                         perSlot, med - perSlot, t.difference);
+            }
+            if (g.flops > 0) {
+                for (Timing t : g.timings) {
+                    out.printf(Locale.ROOT, "  %s: %.1f GFLOP/s%s%n", t.name, g.flops / t.median() / 1e9, r.dgemmFlopsPerSecond > 0
+                            ? String.format(Locale.ROOT, " (%.0f%% of DGEMM)", 100 * g.flops / t.median() / r.dgemmFlopsPerSecond) : "");
+                }
+                out.printf(Locale.ROOT, "  (%.3g FLOP per gradient: %s)%n", g.flops, Mlp.FLOP_FORMULA);
             }
         }
         out.println();
@@ -381,6 +442,9 @@ public final class BenchJob extends SparkJob {
                 .append(",\"loadAverageAfter\":").append(num(r.loadAfter))
                 .append(",\"java\":").append(str(System.getProperty("java.version")))
                 .append(",\"blas\":").append(str(r.blas))
+                .append(",\"blasLibrary\":").append(str(r.blasLibrary))
+                .append(",\"cpu\":").append(str(r.cpu))
+                .append(",\"dgemmFlopsPerSecond\":").append(num(r.dgemmFlopsPerSecond))
                 .append(",\"bandwidthBytesPerSecond\":").append(num(r.bandwidth))
                 .append(",\"agree\":").append(r.agree())
                 .append(",\"benchmarks\":{");
@@ -388,6 +452,7 @@ public final class BenchJob extends SparkJob {
             Group g = r.groups.get(gi);
             if (gi > 0) s.append(',');
             s.append(str(g.key)).append(":{\"title\":").append(str(g.title)).append(",\"bytes\":").append(g.bytes)
+                    .append(g.flops > 0 ? ",\"flops\":" + num(g.flops) : "")
                     .append(",\"reference\":").append(str(g.reference.name)).append(",\"implementations\":{");
             for (int ti = 0; ti < g.timings.size(); ti++) {
                 Timing t = g.timings.get(ti);
@@ -397,6 +462,7 @@ public final class BenchJob extends SparkJob {
                         .append(",\"seconds\":").append(arr(t.seconds))
                         .append(",\"taskSeconds\":").append(arr(t.taskSeconds))
                         .append(",\"gradientRelativeDifference\":").append(num(t.difference))
+                        .append(g.flops > 0 ? ",\"flopsPerSecond\":" + num(g.flops / t.median()) : "")
                         .append('}');
             }
             s.append("}}");

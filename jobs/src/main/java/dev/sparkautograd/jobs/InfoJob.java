@@ -86,10 +86,10 @@ public final class InfoJob extends SparkJob {
         return ok ? 0 : 1;
     }
 
-    /** The BLAS of this JVM (netlib's pick: native, Vector API or plain Java) and the BLAS thread setting it sees. */
+    /** The BLAS of this JVM (netlib's pick: native, Vector API or plain Java; the native library it loaded) and the BLAS thread setting it sees. */
     static String mathLine() {
         String threads = System.getenv("OPENBLAS_NUM_THREADS");
-        return String.format("BLAS %s, OPENBLAS_NUM_THREADS=%s",
-                dev.ludovic.netlib.blas.BLAS.getInstance().getClass().getSimpleName(), threads == null ? "unset" : threads);
+        return String.format("BLAS %s, OPENBLAS_NUM_THREADS=%s", dev.sparkautograd.jobs.bench.Machine.blas(),
+                threads == null ? "unset" : threads);
     }
 }

@@ -14,7 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BenchJobTest {
 
     private static final String[] TINY = {"--rows", "3000", "--features", "7", "--partitions", "3", "--block-rows", "250",
-            "--rounds", "2", "--warmup", "1", "--hidden", "5", "--bandwidth-mb", "1", "--sparse-rows", "0"};
+            "--rounds", "2", "--warmup", "1", "--hidden", "5", "--bandwidth-mb", "1", "--sparse-rows", "0",
+            "--dgemm-n", "64", "--step-rounds", "2"};
 
     private static String[] with(String[] args, String... more) {
         String[] all = java.util.Arrays.copyOf(args, args.length + more.length);
@@ -50,8 +51,24 @@ class BenchJobTest {
         assertTrue(mnorm > 1e-3, "a gradient worth comparing: " + mnorm);
         assertTrue(BenchJob.relativeDifference(mlp.timing("spark-autograd").result, mref) <= 1e-9,
                 "autograd MLP differs by " + mlp.timing("spark-autograd").difference);
+        // the MLP rows' FLOP count: 4 n d h + 4 n h
+        assertEquals(4.0 * 1100 * 7 * 5 + 4.0 * 1100 * 5, mlp.flops);
+        // step overhead: spark-autograd, MLlib's way and the bare treeAggregate compute the same loss and gradient
+        BenchJob.Group step = r.group("step-overhead");
+        assertEquals(java.util.List.of("spark-autograd", "MLlib", "treeAggregate"), step.timings.stream().map(t -> t.name).toList());
+        double[] sref = step.timing("treeAggregate").result;
+        assertEquals(1 + 7 + 1, sref.length);
+        double snorm = 0;
+        for (int i = 1; i < sref.length; i++) snorm = Math.max(snorm, Math.abs(sref[i]));
+        assertTrue(sref[0] > 0.3 && snorm > 1e-3, "a loss and gradient worth comparing: " + java.util.Arrays.toString(sref));
+        for (BenchJob.Timing t : step.timings) {
+            assertTrue(BenchJob.relativeDifference(t.result, sref) <= 1e-9, t.name + " differs from treeAggregate by " + t.difference);
+        }
         assertTrue(r.agree());
         assertTrue(r.bandwidth > 0);
+        assertTrue(r.dgemmFlopsPerSecond > 0);
+        assertTrue(r.cpu != null && !r.cpu.isBlank());
+        assertTrue(r.blasLibrary != null && !r.blasLibrary.isBlank());
         for (BenchJob.Group g : r.groups) {
             for (BenchJob.Timing t : g.timings) {
                 assertEquals(2, t.seconds.length);
@@ -95,6 +112,9 @@ class BenchJobTest {
         assertTrue(table.contains("| autograd unfused |"), table);
         assertTrue(table.contains("gradients agree"), table);
         assertTrue(!table.contains("MLP"), table);
+        assertTrue(table.contains("DGEMM: "), table);
+        assertTrue(table.contains("Step overhead: logistic loss+gradient, 40 rows x 7 in 4 partitions"), table);
+        assertTrue(table.contains("| treeAggregate    |"), table);
 
         StringWriter js = new StringWriter();
         String[] jargs = with(args, "--json");
@@ -104,6 +124,10 @@ class BenchJobTest {
         assertTrue(j.contains("\"agree\":true"), j);
         assertTrue(j.contains("\"logistic\":{\"title\":"), j);
         assertTrue(j.contains("\"MLlib\":{\"medianSeconds\":"), j);
+        assertTrue(j.contains("\"dgemmFlopsPerSecond\":"), j);
+        assertTrue(j.contains("\"step-overhead\":{\"title\":"), j);
+        assertTrue(j.contains("\"treeAggregate\":{\"medianSeconds\":"), j);
+        assertTrue(j.contains("\"blasLibrary\":"), j);
         assertEquals(1, j.lines().count(), j);
     }
 

@@ -5,7 +5,6 @@ import dev.sparkautograd.Tensor;
 import dev.sparkautograd.tensor.Shapes;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -35,6 +34,8 @@ final class Reduction {
     static final String FUSE_MATMUL = "spark.autograd.fuseMatmul";
     static final String FUSE_POINTWISE = "spark.autograd.fusePointwise";
     static final String SPARSE_PARTIALS = "spark.autograd.sparsePartials";
+    /** Parameter bundles under this many bytes travel in the task closure; larger ones as a broadcast. */
+    static final String INLINE_PARAMS_BELOW = "spark.autograd.inlineParamsBelow";
 
     /** What a reduction replays: the frontier (sources, persisted ancestors, inputs requiring grad), the steps, the parameters. */
     private static final class Planner {
@@ -314,14 +315,14 @@ final class Reduction {
                                        Tensor[] directions, int length, String jobName) {
         Params bundle = values;
         for (Tensor d : directions) bundle = bundle.with(d);
-        Broadcast<Params> bc = sc.broadcast(bundle);
+        Params.Shipped shipped = ship(sc, bundle);
         try {
             JavaRDD<double[]> partials = zipped.mapPartitions(
-                    it -> Collections.singletonList(plan.productPartial(it, bc.value(), want)).iterator(), true);
+                    it -> Collections.singletonList(plan.productPartial(it, shipped.value(), want)).iterator(), true);
             partials.setName(jobName + plan.productFusion(want, bundle.shapes));
             return treeSum(sc, partials, length);
         } finally {
-            bc.destroy(true);
+            shipped.release();
         }
     }
 
@@ -339,20 +340,26 @@ final class Reduction {
         int len = plan.valueNumelForJob();
         for (int i = 0; i < want.length; i++) if (want[i] && u != null) len += Shapes.numel(values.shape(i));
         final int length = len;
-        // One broadcast per job: the parameter values and the upstream gradient; destroyed when the job is done.
-        Broadcast<Params> bc = sc.broadcast(u == null ? values : values.with(u));
+        // The parameter values and the upstream gradient: in the task closure when small, else one broadcast per job,
+        // destroyed when the job is done.
+        Params.Shipped shipped = ship(sc, u == null ? values : values.with(u));
         final boolean withUpstream = u != null;
         try {
             JavaRDD<Partial> partials = zipped.mapPartitions(
-                    it -> Collections.singletonList(plan.partial(it, bc.value(), want, withUpstream)).iterator(), true);
+                    it -> Collections.singletonList(plan.partial(it, shipped.value(), want, withUpstream)).iterator(), true);
             partials.setName(jobName + plan.fusion(want, withUpstream));
             int depth = (int) setting(sc, TREE_DEPTH, 2);
             long finalAbove = setting(sc, FINAL_COMBINE_ON_EXECUTOR_ABOVE, 1L << 20);
             if (depth < 1) throw new IllegalArgumentException(TREE_DEPTH + " must be at least 1, got " + depth);
             return Actions.run(() -> TreeReduce.sumPartials(partials, length, depth, length >= finalAbove, plan.sparsePartials()));
         } finally {
-            bc.destroy(true);
+            shipped.release();
         }
+    }
+
+    /** A job's parameter bundle, inline or broadcast by its size ({@link #INLINE_PARAMS_BELOW}, default 1 MiB). */
+    private static Params.Shipped ship(JavaSparkContext sc, Params bundle) {
+        return Params.Shipped.of(sc, bundle, setting(sc, INLINE_PARAMS_BELOW, 1L << 20));
     }
 
     /** A setting from the thread's local properties (sc.setLocalProperty), else the SparkConf, else the default. */

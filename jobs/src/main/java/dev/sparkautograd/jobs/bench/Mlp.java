@@ -20,6 +20,14 @@ public final class Mlp {
 
     private Mlp() {}
 
+    /** How {@link #flops} counts. */
+    public static final String FLOP_FORMULA = "4 n d h + 4 n h: the multiply-adds of X W1, H w2, H^T g and X^T dZ, element-wise work not counted";
+
+    /** Floating-point operations of one gradient over {@code n} rows: {@link #FLOP_FORMULA}. */
+    public static double flops(long n, int d, int h) {
+        return 4.0 * n * d * h + 4.0 * n * h;
+    }
+
     public static int numParams(int d, int h) {
         return d * h + 2 * h + 1;
     }
