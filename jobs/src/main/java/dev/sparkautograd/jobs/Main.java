@@ -43,6 +43,8 @@ import java.io.PrintWriter;
             GenerateJob.class,
             GradientJob.class,
             TrainJob.class,
+            PredictJob.class,
+            EvaluateJob.class,
             BenchJob.class,
         },
         commandListHeading = "%nJobs:%n",

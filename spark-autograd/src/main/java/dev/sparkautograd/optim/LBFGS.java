@@ -21,16 +21,22 @@ import java.util.function.Supplier;
  * {@link #stopReason()} says which rule ended the last step early.
  *
  * <p>A third line search, {@code lineSearchFn = "armijo"} ({@link #ARMIJO}; not in PyTorch), is a backtracking
- * one that never accepts a step without a strict decrease of the loss: the trial step starts at {@code t} (as
+ * one that accepts a step only when it decreases the loss (or, at the loss's rounding floor, the gradient norm): the trial step starts at {@code t} (as
  * above) and is halved until {@code f(x + t d) < f(x)} and Armijo's condition {@code f(x + t d) <= f(x) + 1e-4 t g·d}
- * hold, at most {@value #ARMIJO_HALVINGS} times. Near the optimum Armijo's required decrease falls below
+ * hold, at most {@value #ARMIJO_HALVINGS} times. A trial whose loss is within the rounding tolerance of {@code f(x)}
+ * (at most {@code toleranceChange * max(|f|, 1)} away) is accepted when its gradient norm is smaller: there the loss
+ * cannot judge a step any more, the gradient still can (a fit then reaches the accuracy the gradient allows). Near the optimum Armijo's required decrease falls below
  * the loss's rounding, and a line search that accepts no decrease at all would go on forever; this one stops
  * instead (and says why): when no halving decreases the loss, when three trials in a row change it by at most
- * {@code toleranceChange} relative to {@code max(|f|, 1)} (the loss is flat along the direction: no step length
- * can help), or after an accepted step whose relative loss change ({@code |Δf| / max(|f|, |f_new|, 1)}) or
- * largest parameter change (relative to {@code max(max|x|, 1)}) is at most {@code toleranceChange}. These rules
+ * {@code toleranceChange} relative to {@code max(|f|, 1)} and none of them has a smaller gradient norm (the loss
+ * is flat along the direction and the gradient does not improve: no step length can help), or after an accepted step whose largest parameter change (relative to {@code max(max|x|, 1)}) is at
+ * most {@code toleranceChange}. A small relative change of the loss alone does not stop it: near the optimum the
+ * loss changes by a few ulps while the gradient still leads to a better fit (a loss at its rounding floor is
+ * caught by the flat rule within three evaluations). These rules
  * are checked after every accepted step, also the last of {@code maxIter}, so a caller stepping with
- * {@code maxIter = 1} learns when to stop. A failed line search leaves the parameters where they were.
+ * {@code maxIter = 1} learns when to stop. A failed line search leaves the parameters where they were. The
+ * directional-derivative rule above becomes: a direction that is not one of descent ({@code g·d >= 0}, rounding
+ * near the optimum) is replaced by steepest descent and the history dropped; only when that is none either, it stops.
  *
  * <p>The closure zeroes the gradients, computes the loss (a local tensor; for a loss over a DistTensor each
  * call is one Spark job) and calls backward; it runs with grad enabled. The parameters are handled as one
@@ -189,7 +195,19 @@ public final class LBFGS extends Optimizer {
             // the step length
             t = globalIter == 1 ? Math.min(1.0, 1.0 / flatGrad.abs().sum().item()) * lr : lr;
             double gtd = flatGrad.dot(d).item();
-            if (gtd > -toleranceChange) {
+            if (ARMIJO.equals(lineSearchFn) && !(gtd < 0)) {
+                // not a descent direction (rounding near the optimum): restart from steepest descent, history dropped
+                d = flatGrad.neg();
+                oldDirs.clear();
+                oldStps.clear();
+                ro.clear();
+                hDiag = 1;
+                gtd = flatGrad.dot(d).item();
+                if (!(gtd < 0)) {
+                    stopReason = String.format("no descent direction: the gradient's norm is %.1e", Math.sqrt(-gtd));
+                    break;
+                }
+            } else if (!ARMIJO.equals(lineSearchFn) && gtd > -toleranceChange) {
                 stopReason = String.format("no descent direction: the directional derivative %.1e > -tolerance_change", gtd);
                 break;
             }
@@ -197,7 +215,7 @@ public final class LBFGS extends Optimizer {
             int lsFuncEvals = 0;
             if (ARMIJO.equals(lineSearchFn)) {
                 Tensor[] xInit = cloneParams();
-                Armijo ls = armijo(closure, xInit, t, d, loss, gtd, toleranceChange);
+                Armijo ls = armijo(closure, xInit, t, d, loss, flatGrad, gtd, toleranceChange);
                 currentEvals += ls.evals();
                 st.put("func_evals", ((Number) st.get("func_evals")).intValue() + ls.evals());
                 if (ls.failure() != null) { // no step: the parameters stay at xInit, the next pair would be empty
@@ -205,7 +223,6 @@ public final class LBFGS extends Optimizer {
                     t = 0;
                     break;
                 }
-                double change = Math.abs(loss - ls.f()) / Math.max(Math.max(Math.abs(loss), Math.abs(ls.f())), 1.0);
                 double maxX = 0;
                 for (Tensor p : xInit) maxX = Math.max(maxX, absMax(p));
                 double maxStep = absMax(d.mul(ls.t())) / Math.max(maxX, 1.0);
@@ -214,10 +231,6 @@ public final class LBFGS extends Optimizer {
                 t = ls.t();
                 addGrad(t, d); // the accepted point, computed as the line search computed it
                 optCond = absMax(flatGrad) <= toleranceGrad;
-                if (change <= toleranceChange) {
-                    stopReason = String.format("no progress: relative loss change %.1e <= tolerance_change %.1e", change, toleranceChange);
-                    break;
-                }
                 if (maxStep <= toleranceChange) {
                     stopReason = String.format("no progress: largest parameter change %.1e <= tolerance_change %.1e (relative)", maxStep, toleranceChange);
                     break;
@@ -332,13 +345,16 @@ public final class LBFGS extends Optimizer {
     private record Armijo(double f, Tensor g, double t, int evals, String failure) {}
 
     /** Halves {@code t} until {@code x + t d} strictly decreases the loss and satisfies Armijo's condition (class comment). */
-    private Armijo armijo(Supplier<Tensor> closure, Tensor[] x, double t, Tensor d, double f, double gtd, double toleranceChange) {
+    private Armijo armijo(Supplier<Tensor> closure, Tensor[] x, double t, Tensor d, double f, Tensor g, double gtd, double toleranceChange) {
         int flat = 0;
+        double gNorm = g.norm().item();
         for (int k = 0; k < ARMIJO_HALVINGS; k++) {
             Eval e = directionalEvaluate(closure, x, t, d);
             double fNew = e.f();
             if (Double.isFinite(fNew) && fNew < f && fNew <= f + 1e-4 * t * gtd) return new Armijo(fNew, e.g(), t, k + 1, null);
             if (Double.isFinite(fNew) && Math.abs(fNew - f) <= toleranceChange * Math.max(Math.abs(f), 1.0)) {
+                // the loss is at its rounding floor and cannot judge the step; the gradient still can
+                if (e.g().norm().item() < gNorm) return new Armijo(fNew, e.g(), t, k + 1, null);
                 if (++flat == ARMIJO_FLAT_TRIALS) {
                     return new Armijo(f, null, 0, k + 1,
                             String.format("no progress: the loss is flat to %.1e (relative) along the search direction", toleranceChange));

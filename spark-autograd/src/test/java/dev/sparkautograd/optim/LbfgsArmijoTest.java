@@ -78,12 +78,12 @@ class LbfgsArmijoTest {
     }
 
     @Test
-    void anAcceptedStepAlwaysDecreasesTheLoss() {
+    void anAcceptedStepNeverIncreasesTheLossBeyondRounding() {
         Run r = new Run(new double[] {0}, 3, x -> x.sub(3).square().sum());
         double last = Double.POSITIVE_INFINITY;
         for (int i = 0; i < 100 && r.step(); i++) {
             double now = x3(r.x);
-            assertTrue(now < last, now + " after " + last);
+            assertTrue(now <= last + 1e-15, now + " after " + last); // a decrease, or a step at the rounding floor
             last = now;
         }
         assertEquals(3.0, r.x.toArray()[0], 1e-7);
