@@ -6,7 +6,7 @@ import dev.sparkautograd.Tensor;
 import dev.sparkautograd.jobs.models.CorrelatedFeatures;
 import dev.sparkautograd.jobs.models.Model;
 import dev.sparkautograd.jobs.models.Synthetic;
-import dev.sparkautograd.optim.LbfgsMinimizer;
+import dev.sparkautograd.optim.LBFGS;
 import dev.sparkautograd.optim.NewtonCG;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobStart;
@@ -222,32 +222,76 @@ public final class CompareOptimizersJob extends SparkJob {
     private Curve lbfgs(SparkSession spark, DistTensor x, DistTensor y, AtomicInteger jobs) {
         long start = System.nanoTime();
         int before = jobs.get();
-        dev.sparkautograd.optim.Objective f = (at, grad) -> {
-            describe(spark, "L-BFGS loss+gradient");
-            Tensor w = Tensor.fromArray(java.util.Arrays.copyOf(at, features), features).requiresGrad_(true);
-            Tensor b = Tensor.scalar(at[features]).requiresGrad_(true);
-            Tensor l = loss(x, y, w, b);
-            l.backward();
-            System.arraycopy(w.grad().toArray(), 0, grad, 0, features);
-            grad[features] = b.grad().item();
-            return l.item();
-        };
-        LbfgsMinimizer opt = new LbfgsMinimizer(f, new double[features + 1], memory).tolerances(0, 0);
-        double g0 = opt.gradientNorm();
+        Tensor w = Tensor.zeros(features).requiresGrad_(true), b = Tensor.scalar(0).requiresGrad_(true);
+        // one iteration per step (a point per step on the curve), the strict-decrease line search of train, no tolerances
+        LBFGS opt = new LBFGS(List.of(w, b), 1, 1, null, 0, 0, memory, LBFGS.ARMIJO);
+        CachedLoss closure = new CachedLoss(spark, x, y, w, b);
+        double g0 = closure.gradientNorm();
         List<Integer> passes = new ArrayList<>(List.of(jobs.get() - before));
         List<Double> rel = new ArrayList<>(List.of(1.0));
         boolean reached = false;
         while (jobs.get() - before < maxPasses) {
-            boolean more = opt.step();
+            opt.step(closure);
+            double g = closure.gradientNorm(); // at the accepted point: the line search's last evaluation, no new pass
             passes.add(jobs.get() - before);
-            rel.add(opt.gradientNorm() / g0);
-            if (opt.gradientNorm() <= relativeTolerance * g0) {
+            rel.add(g / g0);
+            if (g <= relativeTolerance * g0) {
                 reached = true;
                 break;
             }
-            if (!more) break;
+            if (opt.stopReason() != null) break;
         }
-        return new Curve("L-BFGS", passes, rel, reached, opt.evaluations(), (System.nanoTime() - start) / 1e9);
+        return new Curve("L-BFGS", passes, rel, reached, closure.evaluations, (System.nanoTime() - start) / 1e9);
+    }
+
+    /**
+     * The loss closure for {@code optim.LBFGS}: torch's {@code step} evaluates the closure at its start, where the
+     * previous step's line search has just evaluated; that value and gradient are kept (keyed by the parameters'
+     * bits), so every pass counted is a new point.
+     */
+    private final class CachedLoss implements Supplier<Tensor> {
+        private final SparkSession spark;
+        private final DistTensor x, y;
+        private final Tensor w, b;
+        int evaluations;
+        private double[] at, gw;
+        private double loss, gb;
+
+        CachedLoss(SparkSession spark, DistTensor x, DistTensor y, Tensor w, Tensor b) {
+            this.spark = spark;
+            this.x = x;
+            this.y = y;
+            this.w = w;
+            this.b = b;
+        }
+
+        @Override
+        public Tensor get() {
+            double[] now = java.util.Arrays.copyOf(w.toArray(), features + 1);
+            now[features] = b.item();
+            if (at == null || !java.util.Arrays.equals(now, at)) {
+                w.setGrad(null);
+                b.setGrad(null);
+                describe(spark, "L-BFGS loss+gradient");
+                Tensor l = loss(x, y, w, b);
+                l.backward();
+                evaluations++;
+                at = now;
+                loss = l.item();
+                gw = w.grad().toArray();
+                gb = b.grad().item();
+            }
+            w.setGrad(Tensor.fromArray(gw.clone(), features));
+            b.setGrad(Tensor.scalar(gb));
+            return Tensor.scalar(loss);
+        }
+
+        double gradientNorm() {
+            get();
+            double s = gb * gb;
+            for (double g : gw) s += g * g;
+            return Math.sqrt(s);
+        }
     }
 
     private Curve newton(SparkSession spark, DistTensor x, DistTensor y, AtomicInteger jobs) {

@@ -5,6 +5,7 @@ import dev.sparkautograd.DistTensor;
 import dev.sparkautograd.Tensor;
 import dev.sparkautograd.io.Npy;
 import dev.sparkautograd.jobs.models.Model;
+import dev.sparkautograd.nn.Module;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -12,7 +13,6 @@ import picocli.CommandLine.Option;
 
 import java.io.InputStream;
 import java.io.PrintWriter;
-import java.util.List;
 
 /** The batch gradient of a model's mean loss over a dataset, written as .npy. */
 @Command(name = "gradient",
@@ -71,13 +71,13 @@ public final class GradientJob extends SparkJob {
                 throw badOption("--params " + params + " holds " + at.length + " values but " + model.describe() + " has " + model.size() + " parameters");
             }
         }
-        List<Tensor> ps = model.unflatten(at, true);
+        Module module = model.module(at);
         describe(spark, who + ": loss+gradient");
-        Tensor loss = model.loss(x, y, ps);
-        if (reg > 0) loss = loss.add(model.l2(ps, reg));
+        Tensor loss = model.loss(x, y, module);
+        if (reg > 0) loss = loss.add(Model.l2(module, reg));
         loss.backward();
         spark.sparkContext().setJobDescription(null);
-        double[] grad = Model.flatten(ps.stream().map(Tensor::grad).toList());
+        double[] grad = Model.gradient(module);
         double seconds = (System.nanoTime() - start) / 1e9;
         String file = HadoopFiles.write(spark, output, o -> Npy.write(o, grad, grad.length));
         out.printf("model:     %s (%d parameters)%n", model.describe(), model.size());

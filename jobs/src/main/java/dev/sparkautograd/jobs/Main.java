@@ -44,6 +44,8 @@ import java.io.PrintWriter;
             GradientJob.class,
             TrainJob.class,
             CompareOptimizersJob.class,
+            PredictJob.class,
+            EvaluateJob.class,
             BenchJob.class,
         },
         commandListHeading = "%nJobs:%n",

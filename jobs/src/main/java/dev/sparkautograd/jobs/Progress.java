@@ -21,6 +21,8 @@ final class Progress {
     private final int maxSteps;
     private final double tolerance;
     private final long start = System.nanoTime();
+    /** Seconds of the run before a resume (elapsed times continue from it). */
+    private double before;
     private final List<double[]> curve = new ArrayList<>(); // step, loss, grad norm, elapsed, weight norm
 
     Progress(PrintWriter out, long rows, int maxSteps, double tolerance) {
@@ -48,9 +50,16 @@ final class Progress {
         return curve.stream().map(c -> c[1]).toList();
     }
 
+    /** Continues a run from a checkpoint's curve: the next record is step {@code saved.size()}. */
+    void resume(List<double[]> saved) {
+        curve.clear();
+        for (double[] c : saved) curve.add(c.clone());
+        before = curve.isEmpty() ? 0 : curve.get(curve.size() - 1)[3];
+    }
+
     void record(double loss, double gradNorm, double weightNorm, int evaluations) {
         int step = curve.size();
-        double elapsed = (System.nanoTime() - start) / 1e9;
+        double elapsed = before + (System.nanoTime() - start) / 1e9;
         curve.add(new double[] {step, loss, gradNorm, elapsed, weightNorm});
         double rowsPerSecond = evaluations * (double) rows / Math.max(elapsed, 1e-9);
         out.printf("step %4d  loss %.8f  |grad| %.3e  %,11.0f rows/s  elapsed %6.1f s  ETA %s%n",

@@ -6,9 +6,11 @@ import dev.sparkautograd.Tensor;
 import dev.sparkautograd.io.Npy;
 import dev.sparkautograd.jobs.models.Model;
 import dev.sparkautograd.jobs.models.Synthetic;
-import dev.sparkautograd.optim.AdamMinimizer;
-import dev.sparkautograd.optim.LbfgsMinimizer;
+import dev.sparkautograd.nn.Module;
+import dev.sparkautograd.optim.Adam;
+import dev.sparkautograd.optim.LBFGS;
 import dev.sparkautograd.optim.NewtonCG;
+import dev.sparkautograd.optim.SGD;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import picocli.CommandLine.Command;
@@ -17,10 +19,16 @@ import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Supplier;
 
-/** Fits a model to a dataset: full-batch L-BFGS, Newton-CG, Adam or gradient descent, one Spark job per gradient. */
+/**
+ * Fits a model (an nn module, {@link Model#module}) to a dataset with the library's torch-style optimizers:
+ * {@code optim.LBFGS} (one iteration per step, the strict-decrease "armijo" line search), {@code optim.Adam},
+ * {@code optim.SGD} or {@code optim.NewtonCG}; full batch, one Spark job per loss and gradient.
+ */
 @Command(name = "train",
         description = {"Fit a model to a dataset with full-batch L-BFGS, Newton-CG (trust-region,",
                 "Hessian-vector products), Adam or gradient descent.",
@@ -31,8 +39,12 @@ import java.util.function.Supplier;
                 "(~: extrapolated from the gradient norm's recent decrease; <=: at --max-steps).",
                 "Stops when the gradient norm falls below --tolerance, when L-BFGS makes no",
                 "more progress (the reason is printed), or after --max-steps. Writes",
-                "params.npy, loss.csv and loss.png to --output. On generated data it also",
-                "compares the fit with the teacher."})
+                "params.npy, model.properties (for predict), loss.csv and loss.png to",
+                "--output. On generated data it also compares the fit with the teacher.",
+                "",
+                "With --checkpoint-every N the parameters, the optimizer's state and the step",
+                "go to --checkpoint every N steps; --resume continues from the newest one and",
+                "gives the same parameters, bit for bit, as a run that was not interrupted."})
 public final class TrainJob extends SparkJob {
 
     public enum Optimizer { lbfgs, newton, adam, sgd }
@@ -70,6 +82,18 @@ public final class TrainJob extends SparkJob {
     @Option(names = "--overwrite", description = "Replace an existing --output directory.")
     boolean overwrite;
 
+    @Option(names = "--checkpoint-every", paramLabel = "N", description = "Write a checkpoint every N steps (default: 0, none).")
+    int checkpointEvery;
+
+    @Option(names = "--checkpoint", paramLabel = "DIR", description = "Checkpoint directory (any Hadoop path; default: the directory 'checkpoint' in --output).")
+    String checkpoint;
+
+    @Option(names = "--resume", description = "Continue from the newest checkpoint in --checkpoint (same data and options as the interrupted run).")
+    boolean resume;
+
+    /** L-BFGS's tolerance on the relative change of the loss and of the parameters: a few ulps, so a fit is as exact as the arithmetic allows. */
+    static final double LBFGS_TOLERANCE_CHANGE = 1e-15;
+
     @Override
     protected void validate() {
         String problem = data.validate();
@@ -79,12 +103,91 @@ public final class TrainJob extends SparkJob {
         if (memory < 1) throw badOption("--memory must be positive, got " + memory);
         if (!(reg >= 0) || Double.isInfinite(reg)) throw badOption("--reg must be a non-negative number, got " + reg);
         if (!(tolerance >= 0)) throw badOption("--tolerance must not be negative, got " + tolerance);
+        if (checkpointEvery < 0) throw badOption("--checkpoint-every must not be negative, got " + checkpointEvery);
+        if (optimizer == Optimizer.newton && (checkpointEvery > 0 || resume)) {
+            throw badOption("--optimizer newton does not checkpoint (its trust region has no state dict): drop --checkpoint-every and --resume");
+        }
+        if (resume && overwrite) throw badOption("--resume continues in --output; it cannot be combined with --overwrite");
+    }
+
+    private String checkpointDir() {
+        return checkpoint != null ? checkpoint : HadoopFiles.child(output, "checkpoint");
+    }
+
+    /**
+     * The loss and gradient at the module's current parameters, one Spark job, as the optimizers' closure. The
+     * last evaluation is remembered: a call at the same parameter bits (L-BFGS re-evaluates where its line search
+     * ended; train reads the loss of the accepted step) restores its gradients instead of running the job again.
+     */
+    private final class Evaluation implements Supplier<Tensor> {
+        private final SparkSession spark;
+        private final Model model;
+        private final Module module;
+        private final List<Tensor> params;
+        private final DistTensor x, y;
+        private final Progress progress;
+        int count;
+        private double[] at;
+        private double loss;
+        private double[][] grads;
+
+        Evaluation(SparkSession spark, Model model, Module module, DistTensor x, DistTensor y, Progress progress) {
+            this.spark = spark;
+            this.model = model;
+            this.module = module;
+            this.params = module.parameters();
+            this.x = x;
+            this.y = y;
+            this.progress = progress;
+        }
+
+        private double[] values() {
+            double[][] v = params.stream().map(Tensor::toArray).toArray(double[][]::new);
+            return Arrays.stream(v).flatMapToDouble(Arrays::stream).toArray();
+        }
+
+        @Override
+        public Tensor get() {
+            double[] now = values();
+            if (at != null && Arrays.equals(now, at)) {
+                for (int i = 0; i < params.size(); i++) params.get(i).setGrad(Tensor.fromArray(grads[i].clone(), params.get(i).shape()));
+                return Tensor.scalar(loss);
+            }
+            for (Tensor p : params) p.setGrad(null);
+            describe(spark, modelOptions.kind.name() + ": step " + progress.step() + " loss+gradient");
+            Tensor l = model.loss(x, y, module);
+            if (reg > 0) l = l.add(Model.l2(module, reg));
+            l.backward();
+            count++;
+            at = now;
+            loss = l.item();
+            grads = params.stream().map(p -> p.grad() == null ? new double[p.numel()] : p.grad().toArray()).toArray(double[][]::new);
+            return l;
+        }
+
+        /** The loss at the current parameters (their gradients set). */
+        double loss() {
+            return get().item();
+        }
+
+        double gradientNorm() {
+            double s = 0;
+            for (Tensor p : params) if (p.grad() != null) for (double g : p.grad().toArray()) s += g * g;
+            return Math.sqrt(s);
+        }
     }
 
     @Override
     public int run(SparkSession spark, PrintWriter out) throws Exception {
         long start = System.nanoTime();
-        claimOutput(spark, output, overwrite);
+        Checkpoint saved = null;
+        if (resume) {
+            saved = Checkpoint.latest(spark, checkpointDir());
+            if (saved == null) throw badOption("--resume: no checkpoint in " + Checkpoint.qualified(spark, checkpointDir()) + " (train writes them with --checkpoint-every N)");
+        } else {
+            claimOutput(spark, output, overwrite);
+            if (checkpoint != null && checkpointEvery > 0) claimOutput(spark, checkpoint, overwrite);
+        }
         String who = modelOptions.kind.name();
         describe(spark, who + ": reading and checking the data");
         DataOptions.Input in = data.load(spark, modelOptions, StorageLevel.MEMORY_AND_DISK());
@@ -94,102 +197,105 @@ public final class TrainJob extends SparkJob {
             Model model = in.model();
             Synthetic syn = in.synthetic();
             long rows = d.rows();
+            if (saved != null && (!saved.model.equals(model.describe()) || !saved.optimizer.equals(optimizer.name()))) {
+                throw badOption("--resume: the checkpoint in " + Checkpoint.qualified(spark, checkpointDir()) + " is of " + saved.model + " with "
+                        + saved.optimizer + ", not of " + model.describe() + " with " + optimizer);
+            }
             out.printf("model:     %s (%d parameters), %s%s%n", model.describe(), model.size(), optimizer,
                     reg > 0 ? ", L2 penalty " + reg + "/2 |w|^2" : "");
             out.printf("data:      %d rows in %d partitions (%s)%n", rows, d.numPartitions(), in.source());
             if (in.labelNote() != null) out.printf("labels:    %s%n", in.labelNote());
+            if (saved != null) out.printf("resumed:   from step %d (%s)%n", saved.step, Checkpoint.qualified(spark, checkpointDir()));
             out.flush();
 
             Progress progress = new Progress(out, rows, maxSteps, tolerance);
-            int[] evaluations = {0};
-            dev.sparkautograd.optim.Objective f = (at, grad) -> {
-                describe(spark, who + ": step " + progress.step() + " loss+gradient");
-                List<Tensor> ps = model.unflatten(at, true);
-                Tensor loss = model.loss(x, y, ps);
-                if (reg > 0) loss = loss.add(model.l2(ps, reg));
-                loss.backward();
-                double[] g = Model.flatten(ps.stream().map(Tensor::grad).toList());
-                System.arraycopy(g, 0, grad, 0, g.length);
-                evaluations[0]++;
-                return loss.item();
+            Module module = model.module(saved != null ? saved.params : model.initial(initSeed));
+            List<Tensor> ps = module.parameters();
+            Evaluation f = new Evaluation(spark, model, module, x, y, progress);
+            dev.sparkautograd.optim.Optimizer opt = switch (optimizer) {
+                // one iteration per step, so every step is a progress line; tolerance_grad 0: train applies --tolerance itself
+                case lbfgs -> new LBFGS(ps, 1, 1, null, 0, LBFGS_TOLERANCE_CHANGE, memory, LBFGS.ARMIJO);
+                case adam -> new Adam(ps, lr);
+                case sgd -> new SGD(ps, lr);
+                case newton -> null;
             };
-            double[] params = model.initial(initSeed);
-            String stop = "--max-steps " + maxSteps + " reached";
-            LbfgsMinimizer lbfgs = null;
-            AdamMinimizer adam = null;
-            double[] grad = new double[params.length];
-            double loss, gradNorm;
-            NewtonCG newton = null;
-            List<Tensor> newtonParams = null;
-            Supplier<Tensor> newtonLoss = null;
-            NewtonCG.Result newtonStart = null;
-            if (optimizer == Optimizer.lbfgs) {
-                lbfgs = new LbfgsMinimizer(f, params, memory);
-                loss = lbfgs.value();
-                grad = lbfgs.gradient();
-            } else if (optimizer == Optimizer.newton) {
-                // One trial step of the trust-region method per progress line; the radius carries over between calls.
-                // The loss closure is differentiated with createGraph: its gradient is one job, each product one more.
-                List<Tensor> ps = model.unflatten(params, true);
-                newtonParams = ps;
-                newton = new NewtonCG(ps, NewtonCG.Options.defaults().maxIter(1).tolerance(tolerance));
-                newtonLoss = () -> {
-                    describe(spark, who + ": step " + progress.step() + " loss+gradient (Newton-CG)");
-                    Tensor l = model.loss(x, y, ps);
-                    evaluations[0]++;
-                    return reg > 0 ? l.add(model.l2(ps, reg)) : l;
-                };
-                newtonStart = newton.evaluate(newtonLoss); // kept: the first step starts from it (no second pass)
-                loss = newtonStart.loss();
-            } else {
-                adam = optimizer == Optimizer.adam ? new AdamMinimizer(params.length, lr) : AdamMinimizer.sgd(params.length, lr);
-                loss = f.evaluate(params, grad);
+            int first = 1;
+            if (saved != null) {
+                opt.loadStateDict(saved.optimizerStateDict());
+                progress.resume(saved.curve);
+                f.count = saved.evaluations;
+                first = saved.step + 1;
             }
-            gradNorm = newtonStart != null ? newtonStart.gradientNorm() : GradientJob.norm(grad);
-            progress.record(loss, gradNorm, model.weightNorm(params), evaluations[0]);
-            for (int step = 1; step <= maxSteps; step++) {
+            // One trial step of the trust-region method per progress line; the radius carries over between calls.
+            // The loss closure is differentiated with createGraph: its gradient is one job, each product one more.
+            NewtonCG newton = optimizer == Optimizer.newton ? new NewtonCG(ps, NewtonCG.Options.defaults().maxIter(1).tolerance(tolerance)) : null;
+            Supplier<Tensor> newtonLoss = () -> {
+                describe(spark, who + ": step " + progress.step() + " loss+gradient (Newton-CG)");
+                Tensor l = model.loss(x, y, module);
+                f.count++;
+                return reg > 0 ? l.add(Model.l2(module, reg)) : l;
+            };
+            double loss, gradNorm;
+            if (newton != null) { // its first step starts from this evaluation (no second pass)
+                NewtonCG.Result start0 = newton.evaluate(newtonLoss);
+                loss = start0.loss();
+                gradNorm = start0.gradientNorm();
+            } else {
+                loss = f.loss();
+                gradNorm = f.gradientNorm();
+            }
+            double[] params = Model.flatten(module);
+            if (saved == null) progress.record(loss, gradNorm, model.weightNorm(params), f.count);
+            String stop = "--max-steps " + maxSteps + " reached";
+            String checkpointed = null;
+            for (int step = first; step <= maxSteps; step++) {
                 if (gradNorm < tolerance) {
                     stop = "gradient norm " + String.format("%.3g", gradNorm) + " < --tolerance " + tolerance;
                     break;
                 }
-                if (lbfgs != null) {
-                    boolean more = lbfgs.step();
-                    if (lbfgs.iterations() < step) { // no step was taken
-                        stop = lbfgs.stopReason();
-                        break;
+                if (opt instanceof LBFGS lbfgs) {
+                    lbfgs.step(f);
+                    double[] now = Model.flatten(module);
+                    if (!Arrays.equals(now, params)) { // a step was taken (a failed line search leaves the parameters)
+                        params = now;
+                        loss = f.loss();
+                        gradNorm = f.gradientNorm();
+                        progress.record(loss, gradNorm, model.weightNorm(params), f.count);
                     }
-                    params = lbfgs.x();
-                    loss = lbfgs.value();
-                    gradNorm = lbfgs.gradientNorm();
-                    progress.record(loss, gradNorm, model.weightNorm(params), evaluations[0]);
-                    if (!more) {
+                    if (lbfgs.stopReason() != null) {
                         stop = lbfgs.stopReason();
                         break;
                     }
                 } else if (newton != null) {
                     NewtonCG.Result r = newton.step(newtonLoss);
-                    params = Model.flatten(newtonParams);
+                    params = Model.flatten(module);
                     loss = r.loss();
                     gradNorm = r.gradientNorm();
-                    progress.record(loss, gradNorm, model.weightNorm(params), evaluations[0]);
+                    progress.record(loss, gradNorm, model.weightNorm(params), f.count);
                     if (r.reason() != NewtonCG.StopReason.MAX_ITERATIONS) {
-                        stop = "Newton-CG: " + r.reason().toString().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
+                        stop = "Newton-CG: " + r.reason().toString().toLowerCase(Locale.ROOT).replace('_', ' ');
                         break;
                     }
                 } else {
-                    adam.step(params, grad);
-                    loss = f.evaluate(params, grad);
-                    gradNorm = GradientJob.norm(grad);
-                    progress.record(loss, gradNorm, model.weightNorm(params), evaluations[0]);
+                    opt.step(); // from the gradients at the current parameters
+                    loss = f.loss();
+                    gradNorm = f.gradientNorm();
+                    params = Model.flatten(module);
+                    progress.record(loss, gradNorm, model.weightNorm(params), f.count);
+                }
+                if (checkpointEvery > 0 && step % checkpointEvery == 0) {
+                    checkpointed = new Checkpoint(model.describe(), optimizer.name(), step, f.count, progress.curve(), opt.stateDict(), params)
+                            .write(spark, checkpointDir());
                 }
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            out.printf("stopped:   %s, after %d steps and %d loss/gradient evaluations%n", stop, progress.steps(), evaluations[0]);
+            out.printf("stopped:   %s, after %d steps and %d loss/gradient evaluations%n", stop, progress.steps(), f.count);
             String diverging = reg == 0 && model.isClassifier() ? progress.divergence() : null;
             if (diverging != null) out.printf("warning:   %s%n", diverging);
 
             final double[] fitted = params;
             String paramsFile = HadoopFiles.write(spark, HadoopFiles.child(output, "params.npy"), o -> Npy.write(o, fitted, fitted.length));
+            HadoopFiles.write(spark, HadoopFiles.child(output, SavedModel.FILE), o -> SavedModel.of(model).write(o));
             String csvFile = HadoopFiles.write(spark, HadoopFiles.child(output, "loss.csv"), o -> {
                 StringBuilder sb = new StringBuilder("step,loss,grad_norm,elapsed_s\n");
                 for (double[] c : progress.curve()) sb.append(String.format("%d,%.17g,%.17g,%.3f%n", (long) c[0], c[1], c[2], c[3]));
@@ -219,6 +325,7 @@ public final class TrainJob extends SparkJob {
             out.printf("params:    %s%n", paramsFile);
             out.printf("loss:      %s%n", csvFile);
             out.printf("plot:      %s%n", pngFile);
+            if (checkpointed != null) out.printf("checkpoint: %s%n", checkpointed);
             out.flush();
             return 0;
         } finally {

@@ -95,7 +95,7 @@ class TrainJobTest {
         assertEquals(500, png.getHeight());
         assertTrue(line(out, "plot:").endsWith("/logistic/loss.png"), out);
         try (Stream<Path> files = Files.list(dir)) {
-            assertEquals(List.of("loss.csv", "loss.png", "params.npy"), files.map(p -> p.getFileName().toString()).sorted().toList(), "no .crc files");
+            assertEquals(List.of("loss.csv", "loss.png", "model.properties", "params.npy"), files.map(p -> p.getFileName().toString()).sorted().toList(), "no .crc files");
         }
     }
 
@@ -114,6 +114,46 @@ class TrainJobTest {
         Synthetic syn = new Synthetic(new Model(Model.Kind.linear, 3, 1, new int[0]), 5000, 2, 5);
         assertTrue(relativeError(Npy.read(lin.resolve("params.npy")).toArray(), syn.teacher()) < 0.01, outLin);
         assertEquals(Model.LINEAR_NOISE, Double.parseDouble(line(outLin, "RMSE:")), 0.01, outLin);
+    }
+
+    /**
+     * Checkpoint and resume: a run stopped after K steps with --checkpoint-every K, then resumed with --resume,
+     * ends with the parameters (bit for bit) and the loss curve of a run that was not interrupted, for L-BFGS
+     * (its history, line-search step and counters are in the state dict) and Adam (its moments and step).
+     */
+    @Test
+    void resumingFromACheckpointGivesTheUninterruptedRunsBits() throws Exception {
+        for (String optimizer : new String[] {"lbfgs", "adam"}) {
+            String[] data = {"--generate", "4000", "--features", "4", "--partitions", "2", "--seed", "3", "--tolerance", "0",
+                    "--optimizer", optimizer, "--lr", "0.05"};
+            Path full = tmp.resolve("full-" + optimizer), part = tmp.resolve("part-" + optimizer);
+            run(new TrainJob(), concat(data, "--max-steps", "8", "--output", full.toString()));
+            String first = run(new TrainJob(), concat(data, "--max-steps", "4", "--checkpoint-every", "2", "--output", part.toString()));
+            assertTrue(line(first, "checkpoint:").endsWith("/part-" + optimizer + "/checkpoint/step-00000004"), first);
+            try (Stream<Path> dirs = Files.list(part.resolve("checkpoint"))) {
+                assertEquals(List.of("step-00000004"), dirs.map(p -> p.getFileName().toString()).toList(), "the older checkpoint is deleted");
+            }
+            String resumed = run(new TrainJob(), concat(data, "--max-steps", "8", "--checkpoint-every", "2", "--resume", "--output", part.toString()));
+            assertTrue(line(resumed, "resumed:").startsWith("from step 4 ("), resumed);
+            assertTrue(resumed.lines().filter(l -> l.startsWith("step ")).findFirst().orElseThrow().startsWith("step    5 "), resumed);
+            double[] a = Npy.read(full.resolve("params.npy")).toArray(), b = Npy.read(part.resolve("params.npy")).toArray();
+            for (int i = 0; i < a.length; i++) {
+                assertEquals(Double.doubleToRawLongBits(a[i]), Double.doubleToRawLongBits(b[i]), optimizer + " parameter " + i + ": " + a[i] + " vs " + b[i]);
+            }
+            List<String> ca = Files.readAllLines(full.resolve("loss.csv")), cb = Files.readAllLines(part.resolve("loss.csv"));
+            assertEquals(ca.size(), cb.size(), optimizer);
+            for (int i = 0; i < ca.size(); i++) {
+                String[] x = ca.get(i).split(","), y = cb.get(i).split(",");
+                assertEquals(x[0] + "," + x[1] + "," + x[2], y[0] + "," + y[1] + "," + y[2], optimizer + " loss.csv line " + i);
+            }
+        }
+        // a checkpoint of another optimizer, and no checkpoint at all, are one-line usage errors
+        String[] data = {"--generate", "4000", "--features", "4", "--partitions", "2", "--seed", "3", "--output", tmp.resolve("part-adam").toString()};
+        String other = UserDataTest.failure(UserDataTest.main(concat(new String[] {"train"}, concat(data, "--optimizer", "sgd", "--resume"))), 2);
+        assertTrue(other.matches("spark-autograd train: --resume: the checkpoint in file:.*/part-adam/checkpoint is of logistic regression, 4 features with adam,"
+                + " not of logistic regression, 4 features with sgd \\(see 'spark-autograd train --help'\\)"), other);
+        String none = UserDataTest.failure(UserDataTest.main(concat(new String[] {"train"}, concat(data, "--resume", "--checkpoint", tmp.resolve("nothing").toString()))), 2);
+        assertTrue(none.matches("spark-autograd train: --resume: no checkpoint in file:.*/nothing \\(train writes them with --checkpoint-every N\\) .*"), none);
     }
 
     /** The plot: integer step ticks, a log axis when the loss spans decades, a linear one otherwise. */

@@ -17,7 +17,26 @@ import java.util.function.Supplier;
  * or PyTorch's strong-Wolfe line search ({@code lineSearchFn = "strong_wolfe"}: bracketing and zoom with
  * cubic interpolation, c1 = 1e-4, c2 = 0.9, at most 25 evaluations), ported from {@code torch/optim/lbfgs.py}.
  * It stops on {@code max|g| <= toleranceGrad}, a directional derivative above {@code -toleranceChange},
- * a step or loss change below {@code toleranceChange}, or the iteration and evaluation limits.
+ * a step or loss change below {@code toleranceChange}, or the iteration and evaluation limits;
+ * {@link #stopReason()} says which rule ended the last step early.
+ *
+ * <p>A third line search, {@code lineSearchFn = "armijo"} ({@link #ARMIJO}; not in PyTorch), is a backtracking
+ * one that accepts a step only when it decreases the loss (or, at the loss's rounding floor, the gradient norm): the trial step starts at {@code t} (as
+ * above) and is halved until {@code f(x + t d) < f(x)} and Armijo's condition {@code f(x + t d) <= f(x) + 1e-4 t g·d}
+ * hold, at most {@value #ARMIJO_HALVINGS} times. A trial whose loss is within the rounding tolerance of {@code f(x)}
+ * (at most {@code toleranceChange * max(|f|, 1)} away) is accepted when its gradient norm is smaller: there the loss
+ * cannot judge a step any more, the gradient still can (a fit then reaches the accuracy the gradient allows). Near the optimum Armijo's required decrease falls below
+ * the loss's rounding, and a line search that accepts no decrease at all would go on forever; this one stops
+ * instead (and says why): when no halving decreases the loss, when three trials in a row change it by at most
+ * {@code toleranceChange} relative to {@code max(|f|, 1)} and none of them has a smaller gradient norm (the loss
+ * is flat along the direction and the gradient does not improve: no step length can help), or after an accepted step whose largest parameter change (relative to {@code max(max|x|, 1)}) is at
+ * most {@code toleranceChange}. A small relative change of the loss alone does not stop it: near the optimum the
+ * loss changes by a few ulps while the gradient still leads to a better fit (a loss at its rounding floor is
+ * caught by the flat rule within three evaluations). These rules
+ * are checked after every accepted step, also the last of {@code maxIter}, so a caller stepping with
+ * {@code maxIter = 1} learns when to stop. A failed line search leaves the parameters where they were. The
+ * directional-derivative rule above becomes: a direction that is not one of descent ({@code g·d >= 0}, rounding
+ * near the optimum) is replaced by steepest descent and the history dropped; only when that is none either, it stops.
  *
  * <p>The closure zeroes the gradients, computes the loss (a local tensor; for a loss over a DistTensor each
  * call is one Spark job) and calls backward; it runs with grad enabled. The parameters are handled as one
@@ -28,6 +47,13 @@ import java.util.function.Supplier;
 public final class LBFGS extends Optimizer {
 
     public static final String STRONG_WOLFE = "strong_wolfe";
+    /** The strict-decrease backtracking line search (see the class comment). */
+    public static final String ARMIJO = "armijo";
+
+    static final int ARMIJO_HALVINGS = 40, ARMIJO_FLAT_TRIALS = 3;
+
+    /** Why the last step ended before its max_iter iterations (null when it ran them all). */
+    private String stopReason;
 
     private final int numel;
 
@@ -42,7 +68,7 @@ public final class LBFGS extends Optimizer {
 
     /**
      * @param maxEval null for PyTorch's default {@code maxIter * 5 / 4}
-     * @param lineSearchFn null (fixed steps of lr) or {@value #STRONG_WOLFE}
+     * @param lineSearchFn null (fixed steps of lr), {@value #STRONG_WOLFE} or {@value #ARMIJO}
      */
     public LBFGS(List<Tensor> params, double lr, int maxIter, Integer maxEval, double toleranceGrad, double toleranceChange,
                  int historySize, String lineSearchFn) {
@@ -51,8 +77,8 @@ public final class LBFGS extends Optimizer {
         if (maxIter < 1) throw new IllegalArgumentException("Invalid max_iter value: " + maxIter);
         if (maxEval != null && maxEval < 1) throw new IllegalArgumentException("Invalid max_eval value: " + maxEval);
         if (historySize < 1) throw new IllegalArgumentException("Invalid history_size value: " + historySize);
-        if (lineSearchFn != null && !lineSearchFn.equals(STRONG_WOLFE)) {
-            throw new IllegalArgumentException("only 'strong_wolfe' is supported as line_search_fn, got '" + lineSearchFn + "'");
+        if (lineSearchFn != null && !lineSearchFn.equals(STRONG_WOLFE) && !lineSearchFn.equals(ARMIJO)) {
+            throw new IllegalArgumentException("only 'strong_wolfe' (or this library's 'armijo') is supported as line_search_fn, got '" + lineSearchFn + "'");
         }
         group.put("lr", lr);
         group.put("max_iter", maxIter);
@@ -72,9 +98,19 @@ public final class LBFGS extends Optimizer {
         throw new IllegalStateException("LBFGS.step needs a closure that reevaluates the model and returns the loss: use step(closure)");
     }
 
+    /**
+     * Why the last {@link #step(Supplier)} ended before {@code max_iter} iterations, e.g. "gradient max 3.1e-08 <=
+     * tolerance_grad 1.0e-07" or "no progress: ..." / "no decrease ..." (the {@link #ARMIJO} line search); null when it
+     * ran them all. Not part of the state dict: it describes one call.
+     */
+    public String stopReason() {
+        return stopReason;
+    }
+
     /** Runs up to {@code max_iter} iterations; returns the loss of the first closure call (at the parameters on entry). */
     @Override
     public Tensor step(Supplier<Tensor> closure) {
+        stopReason = null;
         try (Autograd.Scope ignored = Autograd.noGrad()) {
             return run(closure);
         }
@@ -98,7 +134,10 @@ public final class LBFGS extends Optimizer {
 
         Tensor flatGrad = gatherFlatGrad();
         boolean optCond = absMax(flatGrad) <= toleranceGrad;
-        if (optCond) return origLoss;
+        if (optCond) {
+            stopReason = String.format("gradient max %.1e <= tolerance_grad %.1e", absMax(flatGrad), toleranceGrad);
+            return origLoss;
+        }
 
         Tensor d = (Tensor) st.get("d");
         double t = st.containsKey("t") ? ((Number) st.get("t")).doubleValue() : 0;
@@ -156,10 +195,57 @@ public final class LBFGS extends Optimizer {
             // the step length
             t = globalIter == 1 ? Math.min(1.0, 1.0 / flatGrad.abs().sum().item()) * lr : lr;
             double gtd = flatGrad.dot(d).item();
-            if (gtd > -toleranceChange) break;
+            if (ARMIJO.equals(lineSearchFn) && !(gtd < 0)) {
+                // not a descent direction (rounding near the optimum): restart from steepest descent, history dropped
+                d = flatGrad.neg();
+                oldDirs.clear();
+                oldStps.clear();
+                ro.clear();
+                hDiag = 1;
+                gtd = flatGrad.dot(d).item();
+                if (!(gtd < 0)) {
+                    stopReason = String.format("no descent direction: the gradient's norm is %.1e", Math.sqrt(-gtd));
+                    break;
+                }
+            } else if (!ARMIJO.equals(lineSearchFn) && gtd > -toleranceChange) {
+                stopReason = String.format("no descent direction: the directional derivative %.1e > -tolerance_change", gtd);
+                break;
+            }
 
             int lsFuncEvals = 0;
-            if (lineSearchFn != null) {
+            if (ARMIJO.equals(lineSearchFn)) {
+                Tensor[] xInit = cloneParams();
+                Armijo ls = armijo(closure, xInit, t, d, loss, flatGrad, gtd, toleranceChange);
+                currentEvals += ls.evals();
+                st.put("func_evals", ((Number) st.get("func_evals")).intValue() + ls.evals());
+                if (ls.failure() != null) { // no step: the parameters stay at xInit, the next pair would be empty
+                    stopReason = ls.failure();
+                    t = 0;
+                    break;
+                }
+                double maxX = 0;
+                for (Tensor p : xInit) maxX = Math.max(maxX, absMax(p));
+                double maxStep = absMax(d.mul(ls.t())) / Math.max(maxX, 1.0);
+                loss = ls.f();
+                flatGrad = ls.g();
+                t = ls.t();
+                addGrad(t, d); // the accepted point, computed as the line search computed it
+                optCond = absMax(flatGrad) <= toleranceGrad;
+                if (maxStep <= toleranceChange) {
+                    stopReason = String.format("no progress: largest parameter change %.1e <= tolerance_change %.1e (relative)", maxStep, toleranceChange);
+                    break;
+                }
+                if (nIter == maxIter) break;
+                if (currentEvals >= maxEval) {
+                    stopReason = "max_eval " + maxEval + " evaluations reached";
+                    break;
+                }
+                if (optCond) {
+                    stopReason = String.format("gradient max %.1e <= tolerance_grad %.1e", absMax(flatGrad), toleranceGrad);
+                    break;
+                }
+                continue;
+            } else if (lineSearchFn != null) {
                 Tensor[] xInit = cloneParams();
                 LineSearchResult ls = strongWolfe(closure, xInit, t, d, loss, flatGrad, gtd, toleranceChange);
                 loss = ls.f();
@@ -181,10 +267,22 @@ public final class LBFGS extends Optimizer {
             st.put("func_evals", ((Number) st.get("func_evals")).intValue() + lsFuncEvals);
 
             if (nIter == maxIter) break;
-            if (currentEvals >= maxEval) break;
-            if (optCond) break;
-            if (absMax(d.mul(t)) <= toleranceChange) break;
-            if (Math.abs(loss - prevLoss) < toleranceChange) break;
+            if (currentEvals >= maxEval) {
+                stopReason = "max_eval " + maxEval + " evaluations reached";
+                break;
+            }
+            if (optCond) {
+                stopReason = String.format("gradient max %.1e <= tolerance_grad %.1e", absMax(flatGrad), toleranceGrad);
+                break;
+            }
+            if (absMax(d.mul(t)) <= toleranceChange) {
+                stopReason = String.format("no progress: largest step %.1e <= tolerance_change %.1e", absMax(d.mul(t)), toleranceChange);
+                break;
+            }
+            if (Math.abs(loss - prevLoss) < toleranceChange) {
+                stopReason = String.format("no progress: loss change %.1e < tolerance_change %.1e", Math.abs(loss - prevLoss), toleranceChange);
+                break;
+            }
         }
 
         st.put("d", d);
@@ -239,6 +337,34 @@ public final class LBFGS extends Optimizer {
 
     private static double absMax(Tensor t) {
         return t.abs().max().item();
+    }
+
+    // ---- the strict-decrease backtracking line search ("armijo") -----------------------------------------
+
+    /** The accepted step {@code t} with the loss and flat gradient there, or why none was found. */
+    private record Armijo(double f, Tensor g, double t, int evals, String failure) {}
+
+    /** Halves {@code t} until {@code x + t d} strictly decreases the loss and satisfies Armijo's condition (class comment). */
+    private Armijo armijo(Supplier<Tensor> closure, Tensor[] x, double t, Tensor d, double f, Tensor g, double gtd, double toleranceChange) {
+        int flat = 0;
+        double gNorm = g.norm().item();
+        for (int k = 0; k < ARMIJO_HALVINGS; k++) {
+            Eval e = directionalEvaluate(closure, x, t, d);
+            double fNew = e.f();
+            if (Double.isFinite(fNew) && fNew < f && fNew <= f + 1e-4 * t * gtd) return new Armijo(fNew, e.g(), t, k + 1, null);
+            if (Double.isFinite(fNew) && Math.abs(fNew - f) <= toleranceChange * Math.max(Math.abs(f), 1.0)) {
+                // the loss is at its rounding floor and cannot judge the step; the gradient still can
+                if (e.g().norm().item() < gNorm) return new Armijo(fNew, e.g(), t, k + 1, null);
+                if (++flat == ARMIJO_FLAT_TRIALS) {
+                    return new Armijo(f, null, 0, k + 1,
+                            String.format("no progress: the loss is flat to %.1e (relative) along the search direction", toleranceChange));
+                }
+            } else {
+                flat = 0;
+            }
+            t *= 0.5;
+        }
+        return new Armijo(f, null, 0, ARMIJO_HALVINGS, "no decrease along the search direction in " + ARMIJO_HALVINGS + " halvings of the step");
     }
 
     // ---- PyTorch's strong-Wolfe line search (_strong_wolfe, _cubic_interpolate) ----------------------------

@@ -14,7 +14,9 @@
  *     opt.step();
  * }
  * }</pre>
- * {@code AdamMinimizer}, {@code Lbfgs} and {@code Objective} work on a flat {@code double[]}: internal helpers
- * of the jobs until these move to the tensor optimizers.
+ * {@link dev.sparkautograd.optim.LBFGS} adds a strict-decrease backtracking line search ({@code "armijo"}) that
+ * stops when no progress is left and says why ({@code stopReason()}); the jobs' {@code train} steps it one
+ * iteration at a time. {@link dev.sparkautograd.optim.NewtonCG} is a trust-region Newton-CG over
+ * Hessian-vector products.
  */
 package dev.sparkautograd.optim;

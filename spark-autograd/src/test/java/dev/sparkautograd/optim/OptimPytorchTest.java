@@ -234,7 +234,7 @@ class OptimPytorchTest {
                 () -> new Adam(List.of(p), 0.1, 1.0, 0.999, 1e-8, 0, false), "Invalid beta parameter at index 0: 1.0",
                 () -> new Adam(List.of(p), 0.1, 0.9, 0.999, -1e-8, 0, false), "Invalid epsilon value: -1.0E-8",
                 () -> new AdamW(List.of(p), 0.1, 0.9, 0.999, 1e-8, -0.01, false), "Invalid weight_decay value: -0.01",
-                () -> new LBFGS(List.of(p), 1, 20, "backtracking"), "only 'strong_wolfe' is supported as line_search_fn, got 'backtracking'");
+                () -> new LBFGS(List.of(p), 1, 20, "backtracking"), "only 'strong_wolfe' (or this library's 'armijo') is supported as line_search_fn, got 'backtracking'");
         cases.forEach((make, message) -> assertEquals(message, assertThrows(IllegalArgumentException.class, make::get).getMessage()));
         LBFGS lbfgs = new LBFGS(List.of(p));
         assertEquals("LBFGS.step needs a closure that reevaluates the model and returns the loss: use step(closure)",

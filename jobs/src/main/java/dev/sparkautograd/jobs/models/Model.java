@@ -1,23 +1,31 @@
 package dev.sparkautograd.jobs.models;
 
+import dev.sparkautograd.Autograd;
 import dev.sparkautograd.DistTensor;
 import dev.sparkautograd.Tensor;
-import dev.sparkautograd.BlockFunction;
+import dev.sparkautograd.nn.Linear;
+import dev.sparkautograd.nn.Losses;
+import dev.sparkautograd.nn.Module;
+import dev.sparkautograd.nn.Sequential;
+import dev.sparkautograd.nn.Tanh;
 
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 /**
- * The models of the jobs, written once with the library's tensor ops: a per-block forward function
- * (run on the executors through {@link DistTensor#mapBlocks}, and locally by the data generator's
- * teacher) and a loss. Gradients come from autograd only.
+ * The model kinds of the jobs: each is a module of the library's {@code nn} package ({@link #module}) with a
+ * loss from {@code nn.Losses}, as a library user would write it. The module's forward runs on the executors
+ * ({@code Module.forward(DistTensor)}) and locally in the data generator's teacher. Gradients come from autograd only.
+ * A new kind is one more case in each switch below (and in {@code Labels} for its labels).
  *
  * <p>Data: features {@code x} of shape {@code [N, d]}; label {@code y} of shape {@code [N]}: 0/1 (logistic),
  * a real number (linear) or a class index {@code 0..k-1} (softmax, mlp). The parameters travel as one flat
- * vector (for .npy files and the optimizers), in the order of {@link #shapes()}.
+ * vector (params.npy, the teacher), in the order and shapes of {@link #shapes()}.
  */
 public final class Model implements Serializable {
 
@@ -42,6 +50,7 @@ public final class Model implements Serializable {
     public Kind kind() { return kind; }
     public int features() { return features; }
     public int classes() { return classes; }
+    public int[] hidden() { return hidden.clone(); }
     public boolean isClassifier() { return kind != Kind.linear; }
 
     /** "logistic regression, 10 features", ... */
@@ -81,30 +90,72 @@ public final class Model implements Serializable {
         return n;
     }
 
-    /** Leaf tensors holding {@code flat}'s values; they require grad when {@code requiresGrad}. */
-    public List<Tensor> unflatten(double[] flat, boolean requiresGrad) {
+    // ---- the model as an nn.Module ------------------------------------------------------------------
+
+    /**
+     * The model as a module of the library's {@code nn} package holding {@code flat}'s values: {@code Linear(d, 1)}
+     * (logistic, linear), {@code Linear(d, k)} (softmax), or {@code Sequential(Linear, Tanh, ..., Linear)} (mlp).
+     * A module's weight is {@code [out, in]} as in PyTorch; the flat vector (params.npy) keeps the jobs' layout,
+     * each weight {@code [in, out]} in C order, then its bias.
+     */
+    public Module module(double[] flat) {
         if (flat.length != size()) throw new IllegalArgumentException(describe() + " has " + size() + " parameters, got " + flat.length);
-        List<Tensor> ps = new ArrayList<>();
+        Module m = switch (kind) {
+            case logistic, linear -> new Linear(features, 1, 0);
+            case softmax -> new Linear(features, classes, 0);
+            case mlp -> {
+                List<Module> layers = new ArrayList<>();
+                int in = features;
+                for (int h : hidden) {
+                    layers.add(new Linear(in, h, layers.size()));
+                    layers.add(new Tanh());
+                    in = h;
+                }
+                layers.add(new Linear(in, classes, layers.size()));
+                yield new Sequential(layers);
+            }
+        };
+        Map<String, Tensor> values = new LinkedHashMap<>();
         int at = 0;
-        for (int[] shape : shapes()) {
-            int n = numel(shape);
-            ps.add(Tensor.fromArray(Arrays.copyOfRange(flat, at, at + n), shape).requiresGrad_(requiresGrad));
+        for (Map.Entry<String, Tensor> e : m.namedParameters().entrySet()) {
+            int[] shape = e.getValue().shape();
+            int n = e.getValue().numel();
+            double[] v = Arrays.copyOfRange(flat, at, at + n);
+            values.put(e.getKey(), Tensor.fromArray(shape.length == 2 ? transpose(v, shape[1], shape[0]) : v, shape));
             at += n;
         }
-        return ps;
+        m.loadStateDict(values);
+        return m;
     }
 
-    /** The parameters' values (or their gradients: pass {@code p.grad()}s) as one flat vector. */
-    public static double[] flatten(List<Tensor> tensors) {
-        int n = tensors.stream().mapToInt(Tensor::numel).sum();
-        double[] flat = new double[n];
+    /** The module's parameter values in the flat layout of {@link #module}. */
+    public static double[] flatten(Module m) {
+        return flat(m.namedParameters().values().stream().map(Tensor::toArray).toList(), m);
+    }
+
+    /** The gradients of the module's parameters (zeros where none) in the flat layout of {@link #module}. */
+    public static double[] gradient(Module m) {
+        return flat(m.parameters().stream().map(p -> p.grad() == null ? new double[p.numel()] : p.grad().toArray()).toList(), m);
+    }
+
+    private static double[] flat(List<double[]> values, Module m) {
+        List<Tensor> ps = m.parameters();
+        double[] out = new double[ps.stream().mapToInt(Tensor::numel).sum()];
         int at = 0;
-        for (Tensor t : tensors) {
-            double[] d = t.toArray();
-            System.arraycopy(d, 0, flat, at, d.length);
-            at += d.length;
+        for (int i = 0; i < ps.size(); i++) {
+            int[] shape = ps.get(i).shape();
+            double[] v = shape.length == 2 ? transpose(values.get(i), shape[0], shape[1]) : values.get(i);
+            System.arraycopy(v, 0, out, at, v.length);
+            at += v.length;
         }
-        return flat;
+        return out;
+    }
+
+    /** {@code v} as a C-order {@code [rows, cols]} matrix, transposed (C order {@code [cols, rows]}). */
+    private static double[] transpose(double[] v, int rows, int cols) {
+        double[] t = new double[v.length];
+        for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) t[c * rows + r] = v[r * cols + c];
+        return t;
     }
 
     /**
@@ -142,54 +193,54 @@ public final class Model implements Serializable {
         return flat;
     }
 
-    // ---- the forward pass, per block of rows -------------------------------------------------------
+    // ---- the forward pass and the loss ---------------------------------------------------------------
 
-    /** The model's output for a block {@code x [b, d]}: {@code [b]} (logistic: the logit; linear: the prediction) or logits {@code [b, k]}. */
-    public BlockFunction forward() {
-        Kind k = kind;
-        return (x, p) -> {
-            if (k != Kind.mlp) return x.matmul(p.get(0)).add(p.get(1));
-            Tensor h = x;
-            int layers = p.size() / 2;
-            for (int l = 0; l < layers; l++) {
-                h = h.matmul(p.get(2 * l)).add(p.get(2 * l + 1));
-                if (l < layers - 1) h = h.tanh();
-            }
-            return h;
-        };
+    /** The model's output for the rows {@code x [N, d]}: {@code [N]} (logistic: the logit; linear: the prediction) or logits {@code [N, k]}. */
+    public DistTensor output(DistTensor x, Module m) {
+        DistTensor z = x.isSparse() ? sparseForward(x, m) : m.forward(x);
+        return kind == Kind.logistic || kind == Kind.linear ? z.sumRows(1, false) : z; // [N, 1] -> [N]
     }
 
-    public DistTensor output(DistTensor x, List<Tensor> params) {
-        // sparse (CSR) rows have matmul, not mapBlocks: the linear models' x w + b as DistTensor ops
-        if (x.isSparse() && kind != Kind.mlp) return x.matmul(params.get(0)).add(params.get(1));
-        return x.mapBlocks(params, forward());
+    /**
+     * CSR rows (a wide LIBSVM or Vector column) have {@code matmul}, not {@code mapBlocks}: the first Linear as
+     * {@code x W^T + b} straight from the CSR arrays, the mlp's other layers per block of the dense hidden values.
+     */
+    private static DistTensor sparseForward(DistTensor x, Module m) {
+        Sequential layers = m instanceof Sequential s ? s : null;
+        Linear first = (Linear) (layers != null ? layers.get(0) : m);
+        DistTensor h = x.matmul(first.weight().t());
+        if (first.bias() != null) h = h.add(first.bias());
+        if (layers == null || layers.size() == 1) return h;
+        List<Module> rest = new ArrayList<>();
+        for (int i = 1; i < layers.size(); i++) rest.add(layers.get(i));
+        return new Sequential(rest).forward(h);
     }
 
-    /** The mean loss over the rows: logistic loss, half the squared error, or softmax cross-entropy. */
-    public Tensor loss(DistTensor x, DistTensor y, List<Tensor> params) {
-        DistTensor z = output(x, params);
+    /** {@link #output(DistTensor, Module)} for a local block of rows. */
+    public Tensor output(Tensor x, Module m) {
+        Tensor z = m.forward(x);
+        return kind == Kind.logistic || kind == Kind.linear ? z.reshape(z.size(0)) : z;
+    }
+
+    /** The mean loss over the rows: logistic loss, half the squared error, or softmax cross-entropy (the nn losses). */
+    public Tensor loss(DistTensor x, DistTensor y, Module m) {
+        DistTensor z = output(x, m);
         return switch (kind) {
-            case logistic -> z.softplus().sub(y.mul(z)).mean();
-            case linear -> z.sub(y).square().mean().mul(0.5);
-            case softmax, mlp -> z.logSoftmax(1).mul(oneHot(y, classes)).sumRows(1, false).mean().neg();
+            case logistic -> Losses.binaryCrossEntropyWithLogits(z, y);
+            case linear -> Losses.mse(z, y).mul(0.5);
+            case softmax, mlp -> Losses.crossEntropy(z, y);
         };
-    }
-
-    /** Class indices {@code [N]} as one-hot rows {@code [N, k]} (no gradient flows to labels). */
-    static DistTensor oneHot(DistTensor y, int k) {
-        return y.mapBlocks(List.of(), (b, p) -> {
-            Tensor hit = b.unsqueeze(1).eq(Tensor.arange(k).unsqueeze(0));
-            return Tensor.where(hit, Tensor.ones(1), Tensor.zeros(1));
-        });
     }
 
     /**
      * The L2 penalty {@code lambda/2 * |w|^2} over the weights (every parameter but the biases), as Spark's
      * {@code regParam} with {@code elasticNetParam = 0} and scikit-learn's {@code alpha}-style ridge on a mean loss.
      */
-    public Tensor l2(List<Tensor> params, double lambda) {
+    public static Tensor l2(Module m, double lambda) {
         Tensor sum = Tensor.scalar(0);
-        for (int i = 0; i < params.size(); i += 2) sum = sum.add(params.get(i).square().sum());
+        for (Map.Entry<String, Tensor> e : m.namedParameters().entrySet()) {
+            if (e.getKey().equals("weight") || e.getKey().endsWith(".weight")) sum = sum.add(e.getValue().square().sum());
+        }
         return sum.mul(lambda / 2);
     }
 
@@ -212,8 +263,10 @@ public final class Model implements Serializable {
 
     /** Accuracy (the share of rows whose predicted class is the label) or the root mean squared error: one Spark job. */
     public double metric(DistTensor x, DistTensor y, double[] flat) {
-        List<Tensor> params = unflatten(flat, false);
-        DistTensor z = output(x, params);
+        DistTensor z;
+        try (Autograd.Scope ignored = Autograd.noGrad()) {
+            z = output(x, module(flat));
+        }
         switch (kind) {
             case linear:
                 return Math.sqrt(z.sub(y).square().mean().item());
@@ -223,8 +276,9 @@ public final class Model implements Serializable {
                 return 1 - predicted.sub(y).abs().mean().item();
             }
             default: {
+                int k = classes;
                 DistTensor predicted = z.mapBlocks(List.of(), (b, p) -> argmaxOneHot(b));
-                return predicted.mul(oneHot(y, classes)).sumRows(1, false).mean().item();
+                return predicted.mul(y.mapBlocks(List.of(), (b, p) -> Losses.oneHot(b, k))).sumRows(1, false).mean().item();
             }
         }
     }
@@ -244,8 +298,11 @@ public final class Model implements Serializable {
     // ---- labels from the teacher, for the generator -------------------------------------------------
 
     /** Labels for a block {@code x [b, d]} under parameters {@code teacher}, sampled with {@code r}. */
-    public double[] sampleLabels(Tensor x, List<Tensor> teacher, Random r) {
-        double[] z = forward().apply(x, teacher).toArray();
+    public double[] sampleLabels(Tensor x, Module teacher, Random r) {
+        double[] z;
+        try (Autograd.Scope ignored = Autograd.noGrad()) {
+            z = output(x, teacher).toArray();
+        }
         int n = x.size(0);
         double[] y = new double[n];
         for (int i = 0; i < n; i++) {

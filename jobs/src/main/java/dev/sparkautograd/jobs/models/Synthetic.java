@@ -91,7 +91,7 @@ public final class Synthetic implements Serializable {
     /** The rows of partition {@code p}, generated lazily, {@value #CHUNK} at a time. */
     public Iterator<Row> partition(int p) {
         Random r = new Random(seed * 0x9E3779B97F4A7C15L + 31L * p + 17);
-        List<Tensor> teacher = model.unflatten(teacher(), false);
+        dev.sparkautograd.nn.Module teacher = model.module(teacher());
         long total = rowsIn(p);
         int d = model.features();
         return new Iterator<>() {
