@@ -160,7 +160,12 @@ public final class Model implements Serializable {
     }
 
     public DistTensor output(DistTensor x, List<Tensor> params) {
-        return x.mapBlocks(params, forward());
+        if (!x.isSparse()) return x.mapBlocks(params, forward());
+        // CSR blocks (a wide LIBSVM or Vector column) have matmul, not mapBlocks: the first layer from the CSR
+        // arrays, the mlp's other layers per block of the dense hidden values
+        DistTensor h = x.matmul(params.get(0)).add(params.get(1));
+        if (kind != Kind.mlp) return h;
+        return h.tanh().mapBlocks(params.subList(2, params.size()), new Model(kind, hidden[0], classes, java.util.Arrays.copyOfRange(hidden, 1, hidden.length)).forward());
     }
 
     /** The mean loss over the rows: logistic loss, half the squared error, or softmax cross-entropy. */
