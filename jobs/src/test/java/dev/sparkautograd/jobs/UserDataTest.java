@@ -233,6 +233,9 @@ class UserDataTest {
         Path bad = file("bad-inferred.svm", good + "1 2:1 1:2\n");
         assertEquals("spark-autograd gradient: LIBSVM file:" + bad + " line 3: index 1 comes after 2; LIBSVM indices must be increasing",
                 failure(main("gradient", "--input", bad.toString(), "--format", "libsvm", "--output", tmp.resolve("x.npy").toString()), 1));
+        // --help says how the width is found
+        String help = main("gradient", "--help").out().replaceAll("\\s+", " ");
+        assertTrue(help.contains("the width of LIBSVM data (Spark's numFeatures; default: the largest index in the data"), help);
         assertEquals("spark-autograd gradient: no such file or directory: " + tmp.resolve("none.svm"),
                 failure(main("gradient", "--input", tmp.resolve("none.svm").toString(), "--format", "libsvm", "--output", tmp.resolve("x.npy").toString()), 1));
     }
