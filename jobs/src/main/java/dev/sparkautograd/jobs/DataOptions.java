@@ -53,7 +53,7 @@ public final class DataOptions {
     @Option(names = "--input", paramLabel = "PATH", description = "The data: a Parquet, CSV or LIBSVM file or directory; any Hadoop path (file://, hdfs://, s3a://).")
     String input;
 
-    @Option(names = "--format", paramLabel = "FMT", description = "parquet (a column features: array<double> or ML vector, or one numeric column per feature; and the label column), csv (a header line; the label column, every other column a feature) or libsvm (label index:value ..., 1-based, increasing; --features sets the width) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--format", paramLabel = "FMT", description = "parquet (a column features: array<double> or ML vector, or one numeric column per feature; and the label column), csv (a header line; the label column, every other column a feature) or libsvm (label index:value ..., 1-based, increasing; read by Spark's libsvm source: --features sets the width, else the largest index in the data) (default: ${DEFAULT-VALUE}).")
     Format format = Format.parquet;
 
     @Option(names = "--label", paramLabel = "COL", description = "The label column of a CSV or Parquet file (default: label; with --no-header: _c0).")
@@ -109,25 +109,41 @@ public final class DataOptions {
         spark.conf().set("spark.sql.files.openCostInBytes", String.valueOf(1L << 40));
         Labels labels = new Labels(m.kind, m.classes == null ? 0 : m.classes, allowNonFinite);
         spark.sparkContext().register(labels.seen());
-        Dataset<Row> df = switch (format) {
-            case parquet -> parquet(spark, labels);
-            case csv -> csv(spark, labels);
-            case libsvm -> libsvm(spark, labels, m.features);
-        };
-        DistData d;
-        try {
-            d = DistData.fromDataset(df, options, "features", "label");
-        } catch (IllegalArgumentException e) {
-            // the library names its Java option; a user of the jobs has a command-line flag
-            String msg = e.getMessage() == null ? "" : e.getMessage();
-            if (!msg.contains("allowNonFinite(true)")) throw e;
-            throw new BadDataException(msg.replace("pass DistData.options().allowNonFinite(true)", "pass --allow-non-finite"));
+        Integer width = null;
+        if (format == Format.libsvm && m.featuresGiven) {
+            if (m.features < 1) throw new IllegalArgumentException("--features must be at least 1, got " + m.features);
+            width = m.features;
         }
-        if (d.rows() == 0) throw new BadDataException("no data rows in " + input);
+        DistData d;
+        int k;
+        boolean plusMinusOne;
+        try {
+            Dataset<Row> df = switch (format) {
+                case parquet -> parquet(spark, labels);
+                case csv -> csv(spark, labels);
+                case libsvm -> Libsvm.read(spark, input, width, allowNonFinite, labels);
+            };
+            try {
+                d = DistData.fromDataset(df, options, "features", "label");
+            } catch (IllegalArgumentException e) {
+                // the library names its Java option; a user of the jobs has a command-line flag
+                String msg = e.getMessage() == null ? "" : e.getMessage();
+                if (!msg.contains("allowNonFinite(true)")) throw e;
+                throw new BadDataException(msg.replace("pass DistData.options().allowNonFinite(true)", "pass --allow-non-finite"));
+            }
+            if (d.rows() == 0) throw new BadDataException("no data rows in " + input);
+            k = labels.classes(input);
+            plusMinusOne = labels.plusMinusOne(input);
+        } catch (Exception e) { // (Spark's own failures are SparkExceptions, checked in Java's eyes)
+            if (format != Format.libsvm || e instanceof BadDataException b && b.getMessage().startsWith("no such file")) throw Libsvm.unchanged(e);
+            // Spark's libsvm source names no line: read the text once more (only now) to say which and why
+            Labels again = new Labels(m.kind, m.classes == null ? 0 : m.classes, allowNonFinite);
+            spark.sparkContext().register(again.seen());
+            throw Libsvm.explain(spark, input, width, allowNonFinite, again, e);
+        }
         DistTensor x = d.tensor("features"), y = d.tensor("label");
-        int k = labels.classes(input);
         String note = null;
-        if (labels.plusMinusOne(input)) {
+        if (plusMinusOne) {
             y = y.add(1).mul(0.5);
             note = "-1/+1 read as 0/1 (logistic regression's labels)";
         } else if (m.classes == null && (m.kind == Model.Kind.softmax || m.kind == Model.Kind.mlp)) {
@@ -143,7 +159,7 @@ public final class DataOptions {
     }
 
     /** 1-based position of each row in its partition, which is its file (see the class comment). */
-    private static Column positionInFile() {
+    static Column positionInFile() {
         return functions.monotonically_increasing_id().bitwiseAND((1L << 33) - 1).plus(1);
     }
 
@@ -235,7 +251,7 @@ public final class DataOptions {
     // ---- CSV and LIBSVM: lines with their file and number --------------------------------------------
 
     /** The input's lines as (file, 1-based line number, text), one partition per file. */
-    private JavaRDD<Row> lines(SparkSession spark) {
+    static JavaRDD<Row> lines(SparkSession spark, String input) {
         return spark.read().text(input)
                 .select(functions.input_file_name(), positionInFile(), functions.col("value"))
                 .javaRDD();
@@ -279,7 +295,7 @@ public final class DataOptions {
         }
         if (columns.length < 2) throw new BadDataException("CSV " + file + " has no feature column (only '" + y + "')");
         Csv csv = new Csv(columns, labelAt, noHeader ? null : headerLine, allowNonFinite, labels);
-        return spark.createDataFrame(lines(spark).mapPartitions(csv), Synthetic.SCHEMA);
+        return spark.createDataFrame(lines(spark, input).mapPartitions(csv), Synthetic.SCHEMA);
     }
 
     /** Parses the lines of one partition (one file) of a CSV input into (features, label) rows. */
@@ -415,56 +431,5 @@ public final class DataOptions {
                 }
             };
         }
-    }
-
-    private Dataset<Row> libsvm(SparkSession spark, Labels labels, int d) {
-        boolean allow = allowNonFinite;
-        JavaRDD<Row> rows = lines(spark)
-                .filter(l -> !l.getString(2).isBlank() && !l.getString(2).strip().startsWith("#"))
-                .map(l -> libsvmRow(l.getString(2), d, l.getString(0), l.getLong(1), allow, labels));
-        return spark.createDataFrame(rows, Synthetic.SCHEMA);
-    }
-
-    /** One LIBSVM line, {@code label index:value ...} (1-based, increasing indices), as a dense row of {@code d} features. */
-    static Row libsvmRow(String line, int d, String file, long number, boolean allowNonFinite, Labels labels) {
-        String at = "LIBSVM " + Labels.show(file) + " line " + number;
-        String[] parts = line.strip().split("\\s+");
-        double y;
-        try {
-            y = Csv.parseNumber(parts[0]);
-        } catch (NumberFormatException e) {
-            throw new BadDataException(at + ": the label '" + parts[0] + "' is not a number (a line is: label index:value ...)");
-        }
-        double[] x = new double[d];
-        int previous = 0;
-        for (int i = 1; i < parts.length; i++) {
-            String p = parts[i];
-            if (p.startsWith("#")) break; // a trailing comment
-            int colon = p.indexOf(':');
-            int index;
-            double v;
-            try {
-                if (colon <= 0 || colon != p.lastIndexOf(':')) throw new NumberFormatException(p);
-                index = Integer.parseInt(p.substring(0, colon));
-                v = Csv.parseNumber(p.substring(colon + 1));
-            } catch (NumberFormatException e) {
-                throw new BadDataException(at + ": '" + p + "' is not an index:value pair (e.g. 3:0.5)");
-            }
-            if (index < 1) throw new BadDataException(at + ": index " + index + " in '" + p + "'; LIBSVM indices start at 1");
-            if (index <= previous) {
-                throw new BadDataException(at + ": index " + index + (index == previous ? " appears twice" : " comes after " + previous)
-                        + "; LIBSVM indices must be increasing");
-            }
-            if (index > d) {
-                throw new BadDataException(at + ": index " + index + " is above the width --features " + d + "; pass --features " + index + " or more");
-            }
-            if (!allowNonFinite && !Double.isFinite(v)) {
-                throw new BadDataException(at + ": index " + index + " has value " + v + "; pass --allow-non-finite to allow NaN and infinite values");
-            }
-            x[index - 1] = v;
-            previous = index;
-        }
-        labels.check(y, file, "line", number);
-        return RowFactory.create(x, y);
     }
 }

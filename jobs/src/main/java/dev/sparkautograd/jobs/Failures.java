@@ -22,12 +22,26 @@ final class Failures {
         for (Throwable c = ex; c != null; c = c.getCause()) {
             if (c instanceof BadDataException) return firstLine(c.getMessage());
         }
+        for (Throwable c = ex; c != null; c = c.getCause()) {
+            String m = c.getMessage() == null ? "" : firstLine(c.getMessage());
+            if (c instanceof OutOfMemoryError) return "out of memory (" + (m.isEmpty() ? c.getClass().getSimpleName() : m) + "): " + MORE_HEAP;
+            // Spark's own check of the driver's heap (its hint, where it gives one, names spark-submit's
+            // --driver-memory, which the launcher does not take)
+            if (m.contains("INVALID_DRIVER_MEMORY") || m.contains("--driver-memory")) {
+                return m.replace("[INVALID_DRIVER_MEMORY] ", "").replaceAll("\\.?\\s*Please increase heap size using the --driver-memory option.*$", "")
+                        .replaceAll("\\.$", "") + ": " + MORE_HEAP;
+            }
+        }
         String m = ex.getMessage();
         boolean expected = ex instanceof IllegalArgumentException || ex instanceof IllegalStateException
                 || ex instanceof IOException || ex instanceof org.apache.spark.sql.AnalysisException;
         if (expected && m != null && !m.isBlank()) return firstLine(m);
         return "failed: " + ex.getClass().getName() + (m == null || m.isBlank() ? "" : ": " + firstLine(m));
     }
+
+    /** What to do about a heap that is too small, in the launcher's terms (bin/spark-autograd). */
+    static final String MORE_HEAP = "give the JVM a larger heap with the launcher's setting SPARK_AUTOGRAD_JAVA_OPTS (e.g. SPARK_AUTOGRAD_JAVA_OPTS=-Xmx8g):"
+            + " it sizes the driver, and in local mode the tasks too; executors on a cluster take --conf spark.executor.memory=8g";
 
     private static String firstLine(String m) {
         String s = m.strip();

@@ -14,8 +14,18 @@ public final class ModelOptions {
     @Option(names = "--model", paramLabel = "KIND", description = "logistic, linear, softmax or mlp (default: ${DEFAULT-VALUE}).")
     Model.Kind kind = Model.Kind.logistic;
 
-    @Option(names = "--features", paramLabel = "D", description = "Features per row of generated data and the width of LIBSVM data (default: ${DEFAULT-VALUE}); Parquet and CSV data give their own width.")
+    /** Features per row of generated data (10 unless --features is given). */
     int features = 10;
+
+    /** Whether --features was given (LIBSVM data: its width; else Spark's libsvm source reads the width from the data). */
+    boolean featuresGiven;
+
+    @Option(names = "--features", paramLabel = "D", description = "Features per row of generated data (default: 10), and the width of LIBSVM data"
+            + " (Spark's numFeatures; default: the largest index in the data, found by an extra pass of Spark's libsvm source); Parquet and CSV data give their own width.")
+    void features(int d) {
+        features = d;
+        featuresGiven = true;
+    }
 
     @Option(names = "--classes", paramLabel = "K", description = "Classes of softmax and mlp (default: the largest label + 1 of the data; 3 for generated data).")
     Integer classes;

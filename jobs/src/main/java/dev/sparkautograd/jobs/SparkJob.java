@@ -28,6 +28,9 @@ public abstract class SparkJob implements Callable<Integer> {
         SparkSession spark = session != null ? session : SparkSessions.forJob(spec.name());
         try {
             return run(spark, spec.commandLine().getOut());
+        } catch (OutOfMemoryError e) {
+            // an Error would pass picocli's handler by: one line naming the launcher's heap setting (Failures)
+            throw new IllegalStateException("out of memory", e);
         } finally {
             if (session == null) spark.stop();
         }

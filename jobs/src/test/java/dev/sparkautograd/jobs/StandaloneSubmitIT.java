@@ -44,6 +44,21 @@ class StandaloneSubmitIT {
                 List<String> names = files.map(p -> p.getFileName().toString()).toList();
                 assertTrue(names.contains("spark-autograd-jobs-" + BuildInfo.version() + "-thin.jar"), names::toString);
             }
+
+            // --format libsvm: Spark's libsvm source and ML vectors on the executors (MLlib in the distribution's jars/)
+            Path svm = cluster.tmp.resolve("d.svm"), params = cluster.tmp.resolve("p.npy"), grad = cluster.tmp.resolve("g.npy");
+            Files.writeString(svm, "1 1:1.0 2:2.0\n0 1:-0.5\n1 1:3.0 2:-1.0\n");
+            dev.sparkautograd.io.Npy.write(params, dev.sparkautograd.Tensor.of(0.3, -0.2, 0.1));
+            Processes.Result g = LauncherIT.launcher(Duration.ofSeconds(150), e -> e.put("SPARK_AUTOGRAD_JAVA_OPTS", FAST_START),
+                    "--master", cluster.master, "--conf", "spark.ui.enabled=false", "--conf", "spark.executor.extraJavaOptions=" + FAST_START,
+                    "gradient", "--input", svm.toString(), "--format", "libsvm", "--params", params.toString(), "--output", grad.toString());
+            assertEquals(0, g.exit(), () -> g + cluster.logs());
+            dev.sparkautograd.Tensor x = dev.sparkautograd.Tensor.of(1, 2, -0.5, 0, 3, -1).reshape(3, 2), y = dev.sparkautograd.Tensor.of(1, 0, 1);
+            dev.sparkautograd.Tensor w = dev.sparkautograd.Tensor.of(0.3, -0.2).requiresGrad_(true), b = dev.sparkautograd.Tensor.scalar(0.1).requiresGrad_(true);
+            dev.sparkautograd.Tensor z = x.matmul(w).add(b);
+            z.softplus().sub(y.mul(z)).mean().backward();
+            dev.sparkautograd.Tensor expected = dev.sparkautograd.Tensor.cat(List.of(w.grad(), b.grad().reshape(1)), 0);
+            assertTrue(dev.sparkautograd.io.Npy.read(grad).allclose(expected, 1e-12, 1e-14), g::toString);
         }
     }
 }

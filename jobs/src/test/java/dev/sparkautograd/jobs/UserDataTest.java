@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -206,6 +207,13 @@ class UserDataTest {
             {good + "1 5:1\n", "LIBSVM %s line 3: index 5 is above the width --features 3; pass --features 5 or more"},
             {good + "one 1:1\n", "LIBSVM %s line 3: the label 'one' is not a number (a line is: label index:value ...)"},
             {good + "7 1:1\n", "label 7 at line 3 of %s: logistic regression needs labels 0 and 1 (or -1 and +1); for more classes use --model softmax"},
+            {good + "1 1:abc\n", "LIBSVM %s line 3: in '1:abc' the value 'abc' is not a number"},
+            {good + "1 2:NaN\n", "LIBSVM %s line 3: index 2 has value NaN; pass --allow-non-finite to allow NaN and infinite values"},
+            {good + "1 1:1 # note\n", "LIBSVM %s line 3: a comment after the data ('# ...'); Spark's libsvm source allows comments only on lines of their own"},
+            {good + "1\t1:1\n", "LIBSVM %s line 3: a tab between fields; Spark's libsvm source needs spaces (label index:value ...)"},
+            // blank and comment lines count as lines (Spark's source skips them)
+            {good + "\n# a comment\n1 3:1 3:2\n", "LIBSVM %s line 5: index 3 appears twice; LIBSVM indices must be increasing"},
+            {"-1 1:1\n1 2:1\n\n0 1:2\n", "labels mix -1 (first at line 1 of %1$s) and 0 (first at line 4 of %1$s): logistic regression needs labels 0 and 1, or -1 and +1"},
         };
         for (int i = 0; i < cases.length; i++) {
             Path f = file("bad" + i + ".svm", cases[i][0]);
@@ -215,6 +223,97 @@ class UserDataTest {
         Path empty = file("empty.svm", "");
         assertEquals("spark-autograd gradient: no data rows in " + empty,
                 failure(main("gradient", "--input", empty.toString(), "--format", "libsvm", "--features", "10", "--output", tmp.resolve("x.npy").toString()), 1));
+        // without --features Spark's source reads the width from the data, so an empty file (or only comments) has none
+        Path comments = file("comments.svm", "# nothing\n\n");
+        for (Path p : List.of(empty, comments)) {
+            assertEquals("spark-autograd gradient: no data rows in " + p,
+                    failure(main("gradient", "--input", p.toString(), "--format", "libsvm", "--output", tmp.resolve("x.npy").toString()), 1));
+        }
+        // ... and the errors are the same without --features (no width to exceed)
+        Path bad = file("bad-inferred.svm", good + "1 2:1 1:2\n");
+        assertEquals("spark-autograd gradient: LIBSVM file:" + bad + " line 3: index 1 comes after 2; LIBSVM indices must be increasing",
+                failure(main("gradient", "--input", bad.toString(), "--format", "libsvm", "--output", tmp.resolve("x.npy").toString()), 1));
+        // --help says how the width is found
+        String help = main("gradient", "--help").out().replaceAll("\\s+", " ");
+        assertTrue(help.contains("the width of LIBSVM data (Spark's numFeatures; default: the largest index in the data"), help);
+        assertEquals("spark-autograd gradient: no such file or directory: " + tmp.resolve("none.svm"),
+                failure(main("gradient", "--input", tmp.resolve("none.svm").toString(), "--format", "libsvm", "--output", tmp.resolve("x.npy").toString()), 1));
+    }
+
+    /** Loads {@code args}' data as gradient would (picocli parses the options). */
+    static DataOptions.Input load(String... args) {
+        ModelOptions m = new ModelOptions();
+        DataOptions d = new DataOptions();
+        picocli.CommandLine.Model.CommandSpec spec = picocli.CommandLine.Model.CommandSpec.create();
+        spec.addMixin("model", picocli.CommandLine.Model.CommandSpec.forAnnotatedObject(m));
+        spec.addMixin("data", picocli.CommandLine.Model.CommandSpec.forAnnotatedObject(d));
+        new picocli.CommandLine(spec).parseArgs(args);
+        return d.load(SharedSpark.session(), m, null);
+    }
+
+    /** A digits-like table: 60 rows, 8 features, about half of them 0, labels 0/1; as CSV and as LIBSVM. */
+    static Path[] narrow() throws IOException {
+        StringBuilder csv = new StringBuilder("f1,f2,f3,f4,f5,f6,f7,f8,label\n"), svm = new StringBuilder();
+        for (int i = 0; i < 60; i++) {
+            int label = (i * 7 % 5) < 2 ? 1 : 0;
+            svm.append(label);
+            for (int j = 0; j < 8; j++) {
+                double v = (i * 31 + j * 17) % 3 == 0 ? 0 : Math.sin(1.3 * i + 0.7 * j) * (j + 1);
+                csv.append(v).append(',');
+                if (v != 0) svm.append(' ').append(j + 1).append(':').append(v);
+            }
+            csv.append(label).append('\n');
+            svm.append('\n');
+        }
+        return new Path[] {file("narrow.csv", csv.toString()), file("narrow.svm", svm.toString())};
+    }
+
+    /** Narrow LIBSVM data are read dense (the library's choice) and fit to the same bits as the same table in CSV. */
+    @Test
+    void libsvmThroughSparksSourceFitsNarrowDataAsCsvDoes() throws Exception {
+        Path[] files = narrow();
+        DataOptions.Input in = load("--input", files[1].toString(), "--format", "libsvm");
+        assertFalse(in.x().isSparse(), "narrow, half non-zero: dense blocks");
+        assertEquals(8, in.x().shape()[1], "the width from the data: the largest index");
+        for (String kind : List.of("logistic", "softmax", "linear")) {
+            Run a = main("train", "--model", kind, "--input", files[0].toString(), "--format", "csv", "--max-steps", "30", "--output", tmp.resolve("fit-csv-" + kind).toString());
+            Run b = main("train", "--model", kind, "--input", files[1].toString(), "--format", "libsvm", "--max-steps", "30", "--output", tmp.resolve("fit-svm-" + kind).toString());
+            assertEquals(0, a.exit(), a.err());
+            assertEquals(0, b.exit(), b.err());
+            assertArrayEquals(Npy.read(tmp.resolve("fit-csv-" + kind).resolve("params.npy")).toArray(),
+                    Npy.read(tmp.resolve("fit-svm-" + kind).resolve("params.npy")).toArray(), kind + "\n" + a.out() + b.out());
+        }
+        // --features wider than the data: the extra features are zero columns
+        DataOptions.Input wide = load("--input", files[1].toString(), "--format", "libsvm", "--features", "12");
+        assertEquals(12, wide.x().shape()[1]);
+    }
+
+    /** A LIBSVM file wider than 65,536 features is read as CSR blocks; its gradient is that of its non-zero columns. */
+    @Test
+    void wideLibsvmGoesSparse() throws Exception {
+        int d = 200_000;
+        Path svm = file("wide.svm", "1 7:0.5 150000:2\n0 3:-1 7:1.5\n1 199999:0.25 200000:-3\n0 150000:1\n");
+        DataOptions.Input in = load("--input", svm.toString(), "--format", "libsvm");
+        assertTrue(in.x().isSparse(), "wide: CSR blocks");
+        assertEquals(d, in.x().shape()[1]);
+        Path params = tmp.resolve("wide-params.npy");
+        double[] p = new double[d + 1];
+        p[6] = 0.3; p[149_999] = -0.2; p[2] = 0.7; p[199_998] = 1.1; p[199_999] = 0.05; p[d] = 0.1;
+        Npy.write(params, Tensor.of(p));
+        Run r = main("gradient", "--input", svm.toString(), "--format", "libsvm", "--params", params.toString(), "--output", tmp.resolve("wide.npy").toString());
+        assertEquals(0, r.exit(), r.err());
+        // the same rows on the 6 columns that occur (7, 150000, 3, 199999, 200000 and the bias), locally
+        int[] cols = {2, 6, 149_999, 199_998, 199_999};
+        Tensor x = Tensor.of(0, 0.5, 2, 0, 0, -1, 1.5, 0, 0, 0, 0, 0, 0, 0.25, -3, 0, 0, 1, 0, 0).reshape(4, 5), y = Tensor.of(1, 0, 1, 0);
+        Tensor w = Tensor.of(0.7, 0.3, -0.2, 1.1, 0.05).requiresGrad_(true), b = Tensor.scalar(0.1).requiresGrad_(true);
+        Tensor z = x.matmul(w).add(b);
+        z.softplus().sub(y.mul(z)).mean().backward();
+        double[] g = Npy.read(tmp.resolve("wide.npy")).toArray();
+        double[] gw = w.grad().toArray();
+        double[] expected = new double[d + 1];
+        for (int j = 0; j < cols.length; j++) expected[cols[j]] = gw[j];
+        expected[d] = b.grad().item();
+        for (int i = 0; i <= d; i++) assertEquals(expected[i], g[i], 1e-15, "entry " + i);
     }
 
     // ---- Parquet from another writer ----------------------------------------------------------------------

@@ -26,16 +26,60 @@ public final class AutogradKryoRegistrator implements KryoRegistrator {
         kryo.register(Params.class);
         kryo.register(long[][].class);
         kryo.register(Partial.class, new PartialSerializer());
-        // A Parquet scan of a file written with ML Vector columns ships their type (generate --sparse writes such files);
-        // spark-mllib is on every Spark cluster, but the library does not require it.
-        for (String udt : new String[] {"org.apache.spark.ml.linalg.VectorUDT", "org.apache.spark.ml.linalg.MatrixUDT"}) {
+        // last: a class missing from the classpath shifts only the ids registered after it
+        for (String name : SPARK_ML_CLASSES) {
             try {
-                kryo.register(Class.forName(udt, false, Thread.currentThread().getContextClassLoader()));
-            } catch (ClassNotFoundException e) {
-                // no MLlib on the classpath: no Vector columns to read either
+                kryo.register(Class.forName(name, false, Thread.currentThread().getContextClassLoader() != null
+                        ? Thread.currentThread().getContextClassLoader() : AutogradKryoRegistrator.class.getClassLoader()));
+            } catch (ClassNotFoundException | LinkageError absent) {
+                // no MLlib on this classpath: nothing of it will cross the wire
             }
         }
     }
+
+    /**
+     * What Spark's own ML algorithms and evaluators send through Kryo without registering it, so that
+     * {@code LogisticRegression}, {@code LinearRegression}, {@code LinearSVC}, {@code AFTSurvivalRegression} and the
+     * binary, multiclass and regression evaluators run with {@code spark.kryo.registrationRequired=true}: the
+     * block aggregators of their loss functions (which hold a broadcast of the coefficients), the summarizers of
+     * their first pass, and the binary evaluator's label counters. By name, so the library needs no MLlib at
+     * run time (spark-mllib is {@code provided}; a class that is absent is skipped).
+     */
+    static final java.util.List<String> SPARK_ML_CLASSES = java.util.List.of(
+            // a Parquet scan of a file with ML Vector columns ships their type (generate --sparse writes such files)
+            "org.apache.spark.ml.linalg.VectorUDT",
+            "org.apache.spark.ml.linalg.MatrixUDT",
+            "org.apache.spark.broadcast.TorrentBroadcast",
+            "org.apache.spark.storage.BroadcastBlockId",
+            "org.apache.spark.ml.optim.aggregator.AFTBlockAggregator",
+            "org.apache.spark.ml.optim.aggregator.BinaryLogisticBlockAggregator",
+            "org.apache.spark.ml.optim.aggregator.HingeBlockAggregator",
+            "org.apache.spark.ml.optim.aggregator.HuberBlockAggregator",
+            "org.apache.spark.ml.optim.aggregator.LeastSquaresBlockAggregator",
+            "org.apache.spark.ml.optim.aggregator.MultinomialLogisticBlockAggregator",
+            "org.apache.spark.ml.optim.WeightedLeastSquares$Aggregator",
+            "org.apache.spark.ml.stat.MultiClassSummarizer",
+            "org.apache.spark.ml.stat.SummarizerBuffer",
+            "org.apache.spark.ml.stat.SummaryBuilderImpl$Count$",
+            "org.apache.spark.ml.stat.SummaryBuilderImpl$Max$",
+            "org.apache.spark.ml.stat.SummaryBuilderImpl$Mean$",
+            "org.apache.spark.ml.stat.SummaryBuilderImpl$Min$",
+            "org.apache.spark.ml.stat.SummaryBuilderImpl$NormL1$",
+            "org.apache.spark.ml.stat.SummaryBuilderImpl$NormL2$",
+            "org.apache.spark.ml.stat.SummaryBuilderImpl$NumNonZeros$",
+            "org.apache.spark.ml.stat.SummaryBuilderImpl$Std$",
+            "org.apache.spark.ml.stat.SummaryBuilderImpl$Sum$",
+            "org.apache.spark.ml.stat.SummaryBuilderImpl$Variance$",
+            "org.apache.spark.ml.stat.SummaryBuilderImpl$ComputeL1$",
+            "org.apache.spark.ml.stat.SummaryBuilderImpl$ComputeM2$",
+            "org.apache.spark.ml.stat.SummaryBuilderImpl$ComputeM2n$",
+            "org.apache.spark.ml.stat.SummaryBuilderImpl$ComputeMax$",
+            "org.apache.spark.ml.stat.SummaryBuilderImpl$ComputeMean$",
+            "org.apache.spark.ml.stat.SummaryBuilderImpl$ComputeMin$",
+            "org.apache.spark.ml.stat.SummaryBuilderImpl$ComputeNNZ$",
+            "org.apache.spark.ml.stat.SummaryBuilderImpl$ComputeWeightSum$",
+            "org.apache.spark.mllib.evaluation.binary.BinaryLabelCounter",
+            "[Lorg.apache.spark.mllib.evaluation.binary.BinaryLabelCounter;");
 
     /** first row, then each column as a tensor (raw doubles). */
     static final class BlockSerializer extends Serializer<Block> {
