@@ -1,6 +1,7 @@
 package dev.sparkautograd.jobs;
 
 import dev.sparkautograd.BadDataException;
+import dev.sparkautograd.OutOfMemoryException;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -21,12 +22,31 @@ final class Failures {
     static String message(Throwable ex) {
         for (Throwable c = ex; c != null; c = c.getCause()) {
             if (c instanceof BadDataException) return firstLine(c.getMessage());
+            if (c instanceof OutOfMemoryException) return firstLine(c.getMessage()) + MEMORY_HINT;
+            if (c instanceof OutOfMemoryError) {
+                return "out of memory (" + c.getMessage() + "): give the JVM more memory" + MEMORY_HINT;
+            }
         }
         String m = ex.getMessage();
         boolean expected = ex instanceof IllegalArgumentException || ex instanceof IllegalStateException
                 || ex instanceof IOException || ex instanceof org.apache.spark.sql.AnalysisException;
         if (expected && m != null && !m.isBlank()) return firstLine(m);
         return "failed: " + ex.getClass().getName() + (m == null || m.isBlank() ? "" : ": " + firstLine(m));
+    }
+
+    /** The exit code of a job that ran out of memory (a task's reading of the data, or the driver). */
+    static final int OUT_OF_MEMORY = 3;
+
+    /** How the jobs' users set the memory the library's message names. */
+    private static final String MEMORY_HINT = " (bin/spark-autograd: SPARK_AUTOGRAD_JAVA_OPTS=-Xmx4g in local mode,"
+            + " --conf spark.executor.memory=4g on a cluster)";
+
+    /** The exit code for a job that failed with {@code ex}: {@value #OUT_OF_MEMORY} when it ran out of memory, else 1. */
+    static int exitCode(Throwable ex) {
+        for (Throwable c = ex; c != null; c = c.getCause()) {
+            if (c instanceof OutOfMemoryException || c instanceof OutOfMemoryError) return OUT_OF_MEMORY;
+        }
+        return 1;
     }
 
     private static String firstLine(String m) {
