@@ -30,7 +30,7 @@ class BenchJobTest {
 
     @Test
     void allImplementationsGiveTheSameLossAndGradient() throws Exception {
-        BenchJob.Report r = job(with(TINY, "--mlp-rows", "1100")).measure(SharedSpark.session());
+        BenchJob.Report r = job(with(TINY, "--mlp-rows", "1100", "--scan-rows", "2000")).measure(SharedSpark.session());
         BenchJob.Group logistic = r.group("logistic");
         assertEquals(4, logistic.timings.size());
         double[] ref = logistic.timing("MLlib").result;
@@ -50,6 +50,16 @@ class BenchJobTest {
         assertTrue(mnorm > 1e-3, "a gradient worth comparing: " + mnorm);
         assertTrue(BenchJob.relativeDifference(mlp.timing("spark-autograd").result, mref) <= 1e-9,
                 "autograd MLP differs by " + mlp.timing("spark-autograd").difference);
+        // uncached Parquet: Spark SQL's scan and the library's sum the same values; the gradient is the cached one's
+        BenchJob.Group scan = r.group("scan");
+        double[] sum = scan.timing("Spark SQL scan").result;
+        assertEquals(1, sum.length);
+        assertTrue(sum[0] > 500 && sum[0] < 1500, "about 1000 from the 0/1 labels of 2000 rows: " + sum[0]);
+        assertTrue(BenchJob.relativeDifference(scan.timing("autograd scan").result, sum) <= 1e-9, "autograd scan " + scan.timing("autograd scan").result[0]);
+        BenchJob.Timing uncached = scan.timing("autograd gradient");
+        assertEquals(1 + 7 + 1, uncached.result.length);
+        assertTrue(uncached.difference <= 1e-9, "uncached gradient differs from the cached one by " + uncached.difference);
+        assertTrue(scan.bytes > 2000 * 8 * 8, "Parquet bytes " + scan.bytes);
         assertTrue(r.agree());
         assertTrue(r.bandwidth > 0);
         for (BenchJob.Group g : r.groups) {
@@ -68,7 +78,7 @@ class BenchJobTest {
     @Test
     void printsTheTableAndJson() throws Exception {
         StringWriter out = new StringWriter();
-        String[] args = with(TINY, "--mlp-rows", "0");
+        String[] args = with(TINY, "--mlp-rows", "0", "--scan-rows", "0");
         assertEquals(0, job(args).run(SharedSpark.session(), new PrintWriter(out, true)), out.toString());
         String table = out.toString();
         assertTrue(table.contains("Logistic loss+gradient, 3,000 x 7 float64"), table);
