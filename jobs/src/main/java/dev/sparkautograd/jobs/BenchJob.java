@@ -10,6 +10,7 @@ import dev.sparkautograd.jobs.bench.Logistic;
 import dev.sparkautograd.jobs.bench.Mlp;
 import dev.sparkautograd.jobs.bench.SparseLogistic;
 import dev.sparkautograd.jobs.bench.StepOverhead;
+import dev.sparkautograd.jobs.bench.Scan;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.scheduler.SparkListener;
@@ -103,6 +104,10 @@ public final class BenchJob extends SparkJob {
             description = "Measured rounds of the step-overhead row (4 partitions of 10 rows); 0 skips it (default: ${DEFAULT-VALUE}).")
     int stepRounds = 30;
 
+    @Option(names = "--scan-rows", paramLabel = "N",
+            description = "Rows of the uncached-Parquet benchmark (a temporary Parquet directory read by Spark SQL and by the library); 0 skips it (default: ${DEFAULT-VALUE}).")
+    long scanRows = 1_000_000;
+
     @Option(names = "--seed", description = "Seed of the data and parameters (default: ${DEFAULT-VALUE}).")
     long seed = 42;
 
@@ -129,6 +134,7 @@ public final class BenchJob extends SparkJob {
         if (bandwidthMb < 0) throw badOption("--bandwidth-mb must not be negative, got " + bandwidthMb);
         if (dgemmN < 0) throw badOption("--dgemm-n must not be negative, got " + dgemmN);
         if (stepRounds < 0) throw badOption("--step-rounds must not be negative, got " + stepRounds);
+        if (scanRows < 0) throw badOption("--scan-rows must not be negative, got " + scanRows);
     }
 
     // ---- results ---------------------------------------------------------------------------------
@@ -312,6 +318,8 @@ public final class BenchJob extends SparkJob {
                     tiny.unpersist();
                 }
             }
+            // 5. reading Parquet that is not cached
+            if (scanRows > 0) scan(spark, r, taskTime);
         } finally {
             sc.removeSparkListener(taskTime);
         }
@@ -321,15 +329,61 @@ public final class BenchJob extends SparkJob {
 
     /** Cached data: {@code features} [n, d] uniform in [-1, 1] (steps of 0.001) and a 0/1 {@code label}. */
     private DistData data(SparkSession spark, long n, int parts, long dataSeed) {
-        Dataset<Row> df = spark.range(0, n, 1, parts).selectExpr(
-                String.format(Locale.ROOT, "transform(sequence(0, %d), i -> CAST(pmod(hash(id, i, %dL), 2001) - 1000 AS DOUBLE) / 1000) AS features",
-                        features - 1, dataSeed),
-                String.format(Locale.ROOT, "CAST(pmod(hash(id, %dL), 2) AS DOUBLE) AS label", dataSeed));
+        Dataset<Row> df = dataFrame(spark, n, parts, dataSeed);
         DistData.Options options = DistData.options().storageLevel(StorageLevel.MEMORY_ONLY());
         if (blockRows > 0) options.blockRows(blockRows);
         DistData data = DistData.fromDataset(df, options, "features", "label");
         data.blocks().count(); // materialize the cache outside the measurements
         return data;
+    }
+
+    private Dataset<Row> dataFrame(SparkSession spark, long n, int parts, long dataSeed) {
+        return spark.range(0, n, 1, parts).selectExpr(
+                String.format(Locale.ROOT, "transform(sequence(0, %d), i -> CAST(pmod(hash(id, i, %dL), 2001) - 1000 AS DOUBLE) / 1000) AS features",
+                        features - 1, dataSeed),
+                String.format(Locale.ROOT, "CAST(pmod(hash(id, %dL), 2) AS DOUBLE) AS label", dataSeed));
+    }
+
+    /**
+     * A gradient over a Parquet directory that is not cached (each call reads and decodes the files again), against
+     * Spark SQL's bare scan of the same columns summing every value (the decoding floor) and the library's own scan
+     * of them (the same sum through its blocks). The two sums must agree; the gradient must agree with the one over
+     * the same rows cached in memory. The group's bytes are the Parquet files' size, so GB/s is of Parquet.
+     */
+    private void scan(SparkSession spark, Report r, TaskTime taskTime) throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("spark-autograd-bench-scan");
+        String path = dir.resolve("data").toUri().toString();
+        try {
+            double[] coef = Tensor.randn(seed + 5, features + 1).mul(0.1).toArray();
+            double[] inMemory;
+            DistData cached = data(spark, scanRows, r.partitions, seed + 4);
+            try {
+                inMemory = Logistic.autograd(cached, coef);
+            } finally {
+                cached.unpersist();
+            }
+            Scan.write(dataFrame(spark, scanRows, r.partitions, seed + 4), path);
+            long bytes;
+            try (java.util.stream.Stream<java.nio.file.Path> files = java.nio.file.Files.list(dir.resolve("data"))) {
+                bytes = files.filter(f -> f.getFileName().toString().endsWith(".parquet")).mapToLong(f -> f.toFile().length()).sum();
+            }
+            DistData.Options options = DistData.options();
+            if (blockRows > 0) options.blockRows(blockRows);
+            DistData uncached = DistData.fromDataset(spark.read().parquet(path), options, "features", "label");
+            Group g = new Group("scan", String.format(Locale.ROOT, "Parquet, not cached: %,d x %d float64 (%.1f MB of Parquet; GB/s of Parquet)",
+                    scanRows, features, bytes / 1e6), bytes, 0, List.of("Spark SQL scan", "autograd scan", "autograd gradient"), rounds);
+            r.groups.add(g);
+            interleave(spark.sparkContext(), taskTime, g, List.of(
+                    () -> Scan.sql(spark, path),
+                    () -> Scan.autograd(uncached),
+                    () -> Logistic.autograd(uncached, coef)));
+            Timing gradient = g.timing("autograd gradient");
+            gradient.difference = relativeDifference(gradient.result, inMemory);
+        } finally {
+            try (java.util.stream.Stream<java.nio.file.Path> all = java.nio.file.Files.walk(dir)) {
+                for (java.nio.file.Path f : all.sorted(java.util.Comparator.reverseOrder()).toList()) java.nio.file.Files.deleteIfExists(f);
+            }
+        }
     }
 
     private void interleave(SparkContext sc, TaskTime taskTime, Group g, List<Callable<double[]>> impls) throws Exception {

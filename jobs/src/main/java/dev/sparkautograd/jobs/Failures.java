@@ -1,6 +1,7 @@
 package dev.sparkautograd.jobs;
 
 import dev.sparkautograd.BadDataException;
+import dev.sparkautograd.OutOfMemoryException;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -21,6 +22,7 @@ final class Failures {
     static String message(Throwable ex) {
         for (Throwable c = ex; c != null; c = c.getCause()) {
             if (c instanceof BadDataException) return firstLine(c.getMessage());
+            if (c instanceof OutOfMemoryException) return firstLine(c.getMessage()) + MEMORY_HINT;
         }
         for (Throwable c = ex; c != null; c = c.getCause()) {
             String m = c.getMessage() == null ? "" : firstLine(c.getMessage());
@@ -42,6 +44,21 @@ final class Failures {
     /** What to do about a heap that is too small, in the launcher's terms (bin/spark-autograd). */
     static final String MORE_HEAP = "give the JVM a larger heap with the launcher's setting SPARK_AUTOGRAD_JAVA_OPTS (e.g. SPARK_AUTOGRAD_JAVA_OPTS=-Xmx8g):"
             + " it sizes the driver, and in local mode the tasks too; executors on a cluster take --conf spark.executor.memory=8g";
+
+    /** The exit code of a job that ran out of memory (a task's reading of the data, or the driver). */
+    static final int OUT_OF_MEMORY = 3;
+
+    /** How the jobs' users set the memory the library's message names. */
+    private static final String MEMORY_HINT = " (bin/spark-autograd: SPARK_AUTOGRAD_JAVA_OPTS=-Xmx4g in local mode,"
+            + " --conf spark.executor.memory=4g on a cluster)";
+
+    /** The exit code for a job that failed with {@code ex}: {@value #OUT_OF_MEMORY} when it ran out of memory, else 1. */
+    static int exitCode(Throwable ex) {
+        for (Throwable c = ex; c != null; c = c.getCause()) {
+            if (c instanceof OutOfMemoryException || c instanceof OutOfMemoryError) return OUT_OF_MEMORY;
+        }
+        return 1;
+    }
 
     private static String firstLine(String m) {
         String s = m.strip();

@@ -26,6 +26,12 @@ import java.io.PrintWriter;
                 "file written (per 1%% of the files above 100)."})
 public final class GenerateJob extends SparkJob {
 
+    /**
+     * Parquet row groups of 32 MB instead of 128: a reader holds a whole row group's column chunk (for an array
+     * column, all of its values), so this bounds what each task holds while reading the files back.
+     */
+    static final long ROW_GROUP_BYTES = 32L << 20;
+
     @Mixin
     ModelOptions modelOptions = new ModelOptions();
 
@@ -134,7 +140,10 @@ public final class GenerateJob extends SparkJob {
         WriteProgress progress = new WriteProgress(out, parts, start);
         spark.sparkContext().addSparkListener(progress);
         try {
-            syn.dataset(spark).write().mode(SaveMode.ErrorIfExists).parquet(output);
+            syn.dataset(spark).write().mode(SaveMode.ErrorIfExists)
+                    .option("parquet.enable.dictionary", "false") // random doubles do not repeat: the dictionary attempt is wasted work
+                    .option("parquet.block.size", String.valueOf(ROW_GROUP_BYTES))
+                    .parquet(output);
         } finally {
             spark.sparkContext().listenerBus().waitUntilEmpty(); // the last task's line before the summary
             spark.sparkContext().removeSparkListener(progress);

@@ -20,7 +20,7 @@ import java.io.PrintWriter;
  *
  * <p>A job is one class (see {@link SparkJob}) listed in {@code subcommands} below. Every failure ends here, as
  * one line on stderr: usage errors (unknown job, unknown or bad option, an output that exists without
- * {@code --overwrite}) exit with 2; bad data and other failures exit with 1, and the stack trace goes to a log
+ * {@code --overwrite}) exit with 2; running out of memory with 3; bad data and other failures with 1; the stack trace goes to a log
  * file whose path ends the line (or to stderr with {@code --verbose}).
  */
 @Command(name = Main.NAME,
@@ -105,7 +105,7 @@ public final class Main implements Runnable {
     }
 
     /**
-     * A job failed: one line on stderr naming what was wrong, exit code 1. The stack trace goes to a log file
+     * A job failed: one line on stderr naming what was wrong, exit code 1 (3: out of memory). The stack trace goes to a log file
      * whose path ends the line, or before the line on stderr with {@code --verbose}.
      */
     private static int failure(Exception ex, CommandLine cmd, ParseResult parsed) {
@@ -120,7 +120,7 @@ public final class Main implements Runnable {
         }
         err.println(line);
         err.flush();
-        return 1;
+        return Failures.exitCode(ex);
     }
 
     /** One line on stderr, exit code 2: no stack trace, no usage dump. */

@@ -190,7 +190,9 @@ public final class TrainJob extends SparkJob {
         }
         String who = modelOptions.kind.name();
         describe(spark, who + ": reading and checking the data");
-        DataOptions.Input in = data.load(spark, modelOptions, StorageLevel.MEMORY_AND_DISK());
+        // Serialized (raw arrays through Kryo): the cache's memory is counted exactly, and blocks that do not fit
+        // spill to disk instead of failing the job (see the README's "Data larger than memory").
+        DataOptions.Input in = data.load(spark, modelOptions, StorageLevel.MEMORY_AND_DISK_SER());
         DistData d = in.data();
         try {
             DistTensor x = in.x(), y = in.y();

@@ -31,7 +31,7 @@ class BenchJobTest {
 
     @Test
     void allImplementationsGiveTheSameLossAndGradient() throws Exception {
-        BenchJob.Report r = job(with(TINY, "--mlp-rows", "1100")).measure(SharedSpark.session());
+        BenchJob.Report r = job(with(TINY, "--mlp-rows", "1100", "--scan-rows", "2000")).measure(SharedSpark.session());
         BenchJob.Group logistic = r.group("logistic");
         assertEquals(4, logistic.timings.size());
         double[] ref = logistic.timing("MLlib").result;
@@ -64,6 +64,16 @@ class BenchJobTest {
         for (BenchJob.Timing t : step.timings) {
             assertTrue(BenchJob.relativeDifference(t.result, sref) <= 1e-9, t.name + " differs from treeAggregate by " + t.difference);
         }
+        // uncached Parquet: Spark SQL's scan and the library's sum the same values; the gradient is the cached one's
+        BenchJob.Group scan = r.group("scan");
+        double[] sum = scan.timing("Spark SQL scan").result;
+        assertEquals(1, sum.length);
+        assertTrue(sum[0] > 500 && sum[0] < 1500, "about 1000 from the 0/1 labels of 2000 rows: " + sum[0]);
+        assertTrue(BenchJob.relativeDifference(scan.timing("autograd scan").result, sum) <= 1e-9, "autograd scan " + scan.timing("autograd scan").result[0]);
+        BenchJob.Timing uncached = scan.timing("autograd gradient");
+        assertEquals(1 + 7 + 1, uncached.result.length);
+        assertTrue(uncached.difference <= 1e-9, "uncached gradient differs from the cached one by " + uncached.difference);
+        assertTrue(scan.bytes > 1000, "Parquet bytes " + scan.bytes); // values on a grid of 0.001: dictionary-encoded, ~11 bits each
         assertTrue(r.agree());
         assertTrue(r.bandwidth > 0);
         assertTrue(r.dgemmFlopsPerSecond > 0);
@@ -102,7 +112,7 @@ class BenchJobTest {
     @Test
     void printsTheTableAndJson() throws Exception {
         StringWriter out = new StringWriter();
-        String[] args = with(TINY, "--mlp-rows", "0");
+        String[] args = with(TINY, "--mlp-rows", "0", "--scan-rows", "0");
         assertEquals(0, job(args).run(SharedSpark.session(), new PrintWriter(out, true)), out.toString());
         String table = out.toString();
         assertTrue(table.contains("Logistic loss+gradient, 3,000 x 7 float64"), table);

@@ -79,7 +79,11 @@ public final class Loader {
         RowReader reader = RowReader.forSchema(df.schema(), columns, settings.allowNonFinite(), settings.sparse() == null);
         Dataset<Row> selected = df.select(Arrays.stream(columns).map(df::col).toArray(org.apache.spark.sql.Column[]::new));
         JavaRDD<InternalRow> rows = selected.queryExecution().toRdd().toJavaRDD();
-        List<long[]> counts = Actions.run(() -> rows.mapPartitions(it -> Collections.singletonList(reader.count(it)).iterator(), true).collect());
+        String name = "fromDataset " + String.join(", ", columns);
+        List<long[]> counts = Actions.run(() -> rows.mapPartitionsWithIndex((p, it) -> {
+            MemoryGuard.Counted<InternalRow> in = new MemoryGuard.Counted<>(it);
+            return Collections.singletonList(MemoryGuard.pass(() -> reader.count(in), in, "counting", name, p)).iterator();
+        }, true).collect());
         long[] offsets = offsets(counts);
         int n = columns.length;
         int[] widths = new int[n];
@@ -123,15 +127,15 @@ public final class Loader {
         List<int[]> shapes = new ArrayList<>();
         for (int i = 0; i < n; i++) shapes.add(reader.rowShape(i));
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(df.sparkSession().sparkContext());
-        String name = "fromDataset " + String.join(", ", columns);
         if (anySparse) {
             int fixedRows = settings.blockRows();
             long blockBytes = settings.blockBytes();
-            return new Columns(source(sc, rows, offsets, (p, it) -> reader.sparseBlocks(it, offsets[p], fixedRows, blockBytes), name, settings),
+            return new Columns(source(sc, rows, offsets, (p, it) -> reader.sparseBlocks(it, offsets[p], fixedRows, blockBytes), name, settings, blockBytes),
                     Arrays.asList(columns), shapes, sparse);
         }
-        int blockRows = settings.rowsPerBlock(Arrays.stream(widths).sum());
-        return new Columns(source(sc, rows, offsets, (p, it) -> reader.blocks(it, offsets[p], blockRows), name, settings),
+        int perRow = Arrays.stream(widths).sum();
+        int blockRows = settings.rowsPerBlock(perRow);
+        return new Columns(source(sc, rows, offsets, (p, it) -> reader.blocks(it, offsets[p], blockRows), name, settings, 8L * blockRows * perRow),
                 Arrays.asList(columns), shapes);
     }
 
@@ -150,7 +154,7 @@ public final class Loader {
         int blockRows = settings.rowsPerBlock(cols);
         boolean allow = settings.allowNonFinite();
         Expr.Source s = source(JavaSparkContext.fromSparkContext(rows.context()), rows, offsets,
-                (p, it) -> RowReader.rowBlocks(it, offsets[p], blockRows, cols, allow), "fromRows", settings);
+                (p, it) -> RowReader.rowBlocks(it, offsets[p], blockRows, cols, allow), "fromRows", settings, 8L * blockRows * cols);
         return new Expr(s, 0, 1, new int[] {cols}, "fromRows");
     }
 
@@ -206,10 +210,16 @@ public final class Loader {
         return offsets;
     }
 
-    /** The blocks of a counted RDD: each partition's rows read into blocks starting at its offset. */
+    /**
+     * The blocks of a counted RDD: each partition's rows read into blocks starting at its offset, one block at a
+     * time (never a whole partition), an OutOfMemoryError turned into a one-line error ({@link MemoryGuard}).
+     */
     private static <R> Expr.Source source(JavaSparkContext sc, JavaRDD<R> rows, long[] offsets,
-                                          Function2<Integer, Iterator<R>, Iterator<Block>> read, String name, Settings settings) {
-        JavaRDD<Block> blocks = rows.mapPartitionsWithIndex(read, true);
+                                          Function2<Integer, Iterator<R>, Iterator<Block>> read, String name, Settings settings, long blockBytes) {
+        JavaRDD<Block> blocks = rows.mapPartitionsWithIndex((p, it) -> {
+            MemoryGuard.Counted<R> in = new MemoryGuard.Counted<>(it);
+            return MemoryGuard.reading(read.call(p, in), in, name, p, blockBytes);
+        }, true);
         return named(blocks, name, settings, new Expr.Layout(offsets[offsets.length - 1], offsets.length - 1), sc);
     }
 

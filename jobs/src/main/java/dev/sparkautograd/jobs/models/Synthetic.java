@@ -85,7 +85,7 @@ public final class Synthetic implements Serializable {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         List<Integer> ids = IntStream.range(0, partitions).boxed().toList();
         JavaRDD<Row> data = jsc.parallelize(ids, partitions).flatMap(this::partition);
-        return spark.createDataFrame(data, SCHEMA);
+        return InternalRows.dataFrame(spark, data, SCHEMA);
     }
 
     /** The rows of partition {@code p}, generated lazily, {@value #CHUNK} at a time. */
