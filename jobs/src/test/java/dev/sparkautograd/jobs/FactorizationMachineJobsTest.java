@@ -33,30 +33,28 @@ class FactorizationMachineJobsTest {
 
     static final int FEATURES = 64, NNZ = 4, ROWS = 20_000, FACTORS = 4;
     static Path data;
+    /** The generated rows' features (dense) and labels, in the files' order. */
+    static double[][] rows;
+    static final List<Double> labels = new java.util.ArrayList<>();
 
     @BeforeAll
     static void generate() {
         data = tmp.resolve("sparse");
         ok("generate", "--sparse", "--features", "" + FEATURES, "--nnz", "" + NNZ, "--rows", "" + ROWS, "--partitions", "2", "--seed", "3",
                 "--output", data.toString());
+        Dataset<Row> df = SharedSpark.session().read().parquet(data.toString());
+        List<Row> all = df.select(org.apache.spark.ml.functions.vector_to_array(df.col("features"), "float64"), df.col("label")).collectAsList();
+        rows = new double[all.size()][];
+        for (int i = 0; i < all.size(); i++) {
+            rows[i] = all.get(i).<Double>getList(0).stream().mapToDouble(Double::doubleValue).toArray();
+            labels.add(all.get(i).getDouble(1));
+        }
     }
 
     private static UserDataTest.Run ok(String... args) {
         UserDataTest.Run r = main(args);
         assertEquals(0, r.exit(), r.out() + r.err());
         return r;
-    }
-
-    /** The rows' features (dense) and labels, in the files' order. */
-    private static double[][] rows(List<Double> labels) {
-        Dataset<Row> df = SharedSpark.session().read().parquet(data.toString());
-        List<Row> rows = df.select(org.apache.spark.ml.functions.vector_to_array(df.col("features"), "float64"), df.col("label")).collectAsList();
-        double[][] x = new double[rows.size()][];
-        for (int i = 0; i < rows.size(); i++) {
-            x[i] = rows.get(i).<Double>getList(0).stream().mapToDouble(Double::doubleValue).toArray();
-            labels.add(rows.get(i).getDouble(1));
-        }
-        return x;
     }
 
     /** The fm's score of one row from params.npy's layout (bias, linear [d], factors [d, k] C order), by the pairwise loop. */
@@ -91,8 +89,6 @@ class FactorizationMachineJobsTest {
                 "--output", grad.toString());
         assertEquals("factorization machine, 64 features, 4 factors (321 parameters)", run.line("model:"));
 
-        List<Double> labels = new java.util.ArrayList<>();
-        double[][] rows = rows(labels);
         int n = rows.length;
         double[] xs = new double[n * d], ys = labels.stream().mapToDouble(Double::doubleValue).toArray();
         for (int i = 0; i < n; i++) System.arraycopy(rows[i], 0, xs, i * d, d);
@@ -129,8 +125,6 @@ class FactorizationMachineJobsTest {
         assertTrue(Files.readString(model.resolve("model.properties")).contains("\nmodel=fm\n"), "model.properties");
         assertTrue(Files.readString(model.resolve("model.properties")).contains("\nfactors=4\n"), "model.properties");
 
-        List<Double> labels = new java.util.ArrayList<>();
-        double[][] rows = rows(labels);
         double[] teacher = Npy.read(data.resolve("_teacher.npy")).toArray();
         int teacherRight = 0;
         for (int i = 0; i < rows.length; i++) {
@@ -169,8 +163,8 @@ class FactorizationMachineJobsTest {
     void denseGeneratedDataAndBadFactors() throws Exception {
         // dense rows (--generate: an fm teacher on standard normal features) through the same module
         Path model = tmp.resolve("fm-dense");
-        UserDataTest.Run train = ok("train", "--model", "fm", "--factors", "2", "--generate", "4000", "--features", "5", "--partitions", "2",
-                "--seed", "2", "--max-steps", "40", "--output", model.toString());
+        UserDataTest.Run train = ok("train", "--model", "fm", "--factors", "2", "--generate", "3000", "--features", "5", "--partitions", "2",
+                "--seed", "2", "--max-steps", "30", "--output", model.toString());
         double accuracy = Double.parseDouble(train.line("accuracy:"));
         double teacher = Double.parseDouble(train.line("teacher:").split("\\s+")[1]);
         assertTrue(accuracy >= teacher - 0.01, "accuracy " + accuracy + ", teacher " + teacher + "\n" + train.out());
