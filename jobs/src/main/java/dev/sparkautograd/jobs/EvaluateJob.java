@@ -59,7 +59,7 @@ public final class EvaluateJob extends SparkJob {
                 out.printf("accuracy:  %.6f%n", multi.setMetricName("accuracy").evaluate(scored));
                 describe(spark, "log-loss");
                 out.printf("log-loss:  %.6f%n", multi.setMetricName("logLoss").evaluate(scored));
-                if (m.model().kind() == dev.sparkautograd.jobs.models.Model.Kind.logistic || m.model().classes() == 2) {
+                if (m.model().isBinary() || m.model().classes() == 2) {
                     describe(spark, "AUC");
                     try {
                         out.printf("AUC:       %.6f%n", new BinaryClassificationEvaluator().setLabelCol("label").setMetricName("areaUnderROC").evaluate(scored));

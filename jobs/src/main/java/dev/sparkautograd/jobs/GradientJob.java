@@ -30,10 +30,10 @@ public final class GradientJob extends SparkJob {
     @Mixin
     DataOptions data = new DataOptions();
 
-    @Option(names = "--params", paramLabel = "NPY", description = "Evaluate at these parameters (a flat .npy vector, e.g. train's params.npy; default: the model's starting point, zeros except for the mlp).")
+    @Option(names = "--params", paramLabel = "NPY", description = "Evaluate at these parameters (a flat .npy vector, e.g. train's params.npy; default: the model's starting point, zeros except for the mlp and the fm).")
     String params;
 
-    @Option(names = "--init-seed", paramLabel = "S", description = "Seed of the mlp's random starting point (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--init-seed", paramLabel = "S", description = "Seed of the random starting point of the mlp and the fm (default: ${DEFAULT-VALUE}).")
     long initSeed = 42;
 
     @Option(names = "--output", paramLabel = "NPY", description = "Where to write the gradient (any Hadoop path; default: ${DEFAULT-VALUE}).")

@@ -47,10 +47,11 @@ final class Labels implements Serializable {
         }
         switch (kind) {
             case linear -> { }
-            case logistic -> {
+            case logistic, fm -> {
                 if (y != 0 && y != 1 && y != -1) {
                     throw new BadDataException("label " + fmt(y) + " at " + unit + " " + pos + " of " + show(file)
-                            + ": logistic regression needs labels 0 and 1 (or -1 and +1); for more classes use --model softmax");
+                            + ": " + (kind == Model.Kind.fm ? "the factorization machine" : "logistic regression")
+                            + " needs labels 0 and 1 (or -1 and +1); for more classes use --model softmax");
                 }
             }
             case softmax, mlp -> {
@@ -155,7 +156,7 @@ final class Labels implements Serializable {
     }
 
     boolean plusMinusOne(String input) {
-        if (kind != Model.Kind.logistic || seen.firstMinusOne == null) return false;
+        if (kind != Model.Kind.logistic && kind != Model.Kind.fm || seen.firstMinusOne == null) return false;
         if (seen.firstZero != null) {
             throw new BadDataException("labels mix -1 (first at " + seen.firstMinusOne + ") and 0 (first at " + seen.firstZero
                     + "): logistic regression needs labels 0 and 1, or -1 and +1");

@@ -12,19 +12,19 @@ import java.util.stream.Collectors;
 
 /**
  * The description of a trained model that train writes beside params.npy and predict reads: {@code model.properties}
- * with the model kind, the feature count, the class count and the hidden layer sizes (a Java properties file,
- * readable by anyone). With params.npy it rebuilds the module exactly ({@link Model#module}).
+ * with the model kind, the feature count, the class count, the hidden layer sizes and, for the fm, its factors (a
+ * Java properties file, readable by anyone). With params.npy it rebuilds the module exactly ({@link Model#module}).
  */
-record SavedModel(Model.Kind kind, int features, int classes, int[] hidden) {
+record SavedModel(Model.Kind kind, int features, int classes, int[] hidden, int factors) {
 
     static final String FILE = "model.properties";
 
     static SavedModel of(Model m) {
-        return new SavedModel(m.kind(), m.features(), m.classes(), m.hidden());
+        return new SavedModel(m.kind(), m.features(), m.classes(), m.hidden(), m.factors());
     }
 
     Model model() {
-        return new Model(kind, features, classes, hidden);
+        return kind == Model.Kind.fm ? new Model(kind, features, classes, hidden, factors) : new Model(kind, features, classes, hidden);
     }
 
     void write(OutputStream out) throws IOException {
@@ -32,7 +32,8 @@ record SavedModel(Model.Kind kind, int features, int classes, int[] hidden) {
                 + "model=" + kind + "\n"
                 + "features=" + features + "\n"
                 + "classes=" + classes + "\n"
-                + "hidden=" + Arrays.stream(hidden).mapToObj(Integer::toString).collect(Collectors.joining(",")) + "\n";
+                + "hidden=" + Arrays.stream(hidden).mapToObj(Integer::toString).collect(Collectors.joining(",")) + "\n"
+                + (kind == Model.Kind.fm ? "factors=" + factors + "\n" : "");
         out.write(text.getBytes(StandardCharsets.UTF_8));
     }
 
@@ -55,7 +56,8 @@ record SavedModel(Model.Kind kind, int features, int classes, int[] hidden) {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(where + ": 'hidden' must be comma-separated sizes, got '" + h + "'");
         }
-        return new SavedModel(k, features, classes, hidden);
+        int factors = k == Model.Kind.fm ? positive(p, "factors", where) : 0;
+        return new SavedModel(k, features, classes, hidden, factors);
     }
 
     private static int positive(Properties p, String key, String where) {

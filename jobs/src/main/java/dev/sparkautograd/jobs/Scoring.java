@@ -24,7 +24,7 @@ import java.util.List;
 /**
  * A model saved by train (its --output: {@code params.npy} and {@code model.properties}) and its scores of a
  * dataset, for predict and evaluate. The columns are Spark ML's: {@code prediction} (the class, or the
- * regression's value), and for classifiers {@code rawPrediction} (logistic: {@code [-z, z]} as Spark's
+ * regression's value), and for classifiers {@code rawPrediction} (logistic, fm: {@code [-z, z]} as Spark's
  * LogisticRegression; softmax and mlp: the logits) and {@code probability}, beside {@code row} (the
  * row's position in the input), {@code features} and {@code label}. {@code rawPrediction} and {@code probability}
  * are ML Vectors for Spark's evaluators (in memory), {@code array<double>} in predict's Parquet: under the
@@ -66,7 +66,8 @@ final class Scoring {
             ModelOptions o = new ModelOptions();
             o.kind = model.kind();
             o.features = libsvmFeatures > 0 ? libsvmFeatures : model.features();
-            o.classes = model.isClassifier() && model.kind() != Model.Kind.logistic ? model.classes() : null;
+            o.classes = model.isClassifier() && !model.isBinary() ? model.classes() : null;
+            if (model.kind() == Model.Kind.fm) o.factors = model.factors();
             return o;
         }
 
@@ -107,7 +108,7 @@ final class Scoring {
                 long row = xb.firstRow() + i;
                 switch (kind) {
                     case linear -> out.add(RowFactory.create(row, f, yv[i], zv[i]));
-                    case logistic -> {
+                    case logistic, fm -> {
                         double p = 1 / (1 + Math.exp(-zv[i]));
                         out.add(RowFactory.create(row, f, yv[i], column(vectors, -zv[i], zv[i]), column(vectors, 1 - p, p), zv[i] > 0 ? 1.0 : 0.0));
                     }

@@ -70,7 +70,7 @@ public final class TrainJob extends SparkJob {
     @Option(names = "--tolerance", paramLabel = "EPS", description = "Stop when the gradient norm is below this (default: ${DEFAULT-VALUE}).")
     double tolerance = 1e-6;
 
-    @Option(names = "--init-seed", paramLabel = "S", description = "Seed of the mlp's random starting point (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--init-seed", paramLabel = "S", description = "Seed of the random starting point of the mlp and the fm (default: ${DEFAULT-VALUE}).")
     long initSeed = 42;
 
     @Option(names = "--output", paramLabel = "DIR", description = "Directory for params.npy, loss.csv, loss.png (any Hadoop path; default: ${DEFAULT-VALUE}).")
@@ -313,7 +313,7 @@ public final class TrainJob extends SparkJob {
                 double[] teacher = syn.teacher();
                 describe(spark, who + ": " + model.metricName() + " of the teacher");
                 out.printf("teacher:   %s %.6f on the same data", model.metricName(), model.metric(x, y, teacher));
-                if (model.kind() != Model.Kind.mlp) {
+                if (model.kind() != Model.Kind.mlp && model.kind() != Model.Kind.fm) { // (their parameters are not identifiable)
                     double num = 0, den = 0;
                     for (int i = 0; i < teacher.length; i++) {
                         num += (fitted[i] - teacher[i]) * (fitted[i] - teacher[i]);

@@ -91,7 +91,7 @@ class DataJobsTest {
         dev.sparkautograd.nn.Module module = model.module(model.initial(42));
         Tensor z = model.output(x, module);
         Tensor loss = switch (kind) {
-            case logistic -> z.softplus().sub(y.mul(z)).mean();
+            case logistic, fm -> z.softplus().sub(y.mul(z)).mean();
             case linear -> z.sub(y).square().mean().mul(0.5);
             default -> z.logSoftmax(1).mul(Tensor.where(y.unsqueeze(1).eq(Tensor.arange(3).unsqueeze(0)), Tensor.ones(1), Tensor.zeros(1)))
                     .sum(1, false).mean().neg();

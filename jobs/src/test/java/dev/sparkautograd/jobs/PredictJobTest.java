@@ -120,7 +120,7 @@ class PredictJobTest {
                         + " (model.properties) has 6 parameters (see 'spark-autograd evaluate --help')",
                 failure(main(job("evaluate", DATA, "--model-dir", model.toString())), 2));
         Files.writeString(model.resolve("model.properties"), "model=forest\nfeatures=3\nclasses=1\n");
-        assertEquals("spark-autograd predict: file:" + model.resolve("model.properties") + ": 'model' is 'forest', not one of [logistic, linear, softmax, mlp]"
+        assertEquals("spark-autograd predict: file:" + model.resolve("model.properties") + ": 'model' is 'forest', not one of [logistic, linear, softmax, mlp, fm]"
                         + " (see 'spark-autograd predict --help')",
                 failure(main(job("predict", DATA, "--model-dir", model.toString(), "--output", tmp.resolve("p1").toString())), 2));
     }

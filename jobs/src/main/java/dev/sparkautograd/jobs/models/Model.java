@@ -3,6 +3,7 @@ package dev.sparkautograd.jobs.models;
 import dev.sparkautograd.Autograd;
 import dev.sparkautograd.DistTensor;
 import dev.sparkautograd.Tensor;
+import dev.sparkautograd.nn.FactorizationMachine;
 import dev.sparkautograd.nn.Linear;
 import dev.sparkautograd.nn.Losses;
 import dev.sparkautograd.nn.Module;
@@ -23,19 +24,35 @@ import java.util.Random;
  * ({@code Module.forward(DistTensor)}) and locally in the data generator's teacher. Gradients come from autograd only.
  * A new kind is one more case in each switch below (and in {@code Labels} for its labels).
  *
- * <p>Data: features {@code x} of shape {@code [N, d]}; label {@code y} of shape {@code [N]}: 0/1 (logistic),
+ * <p>Data: features {@code x} of shape {@code [N, d]}; label {@code y} of shape {@code [N]}: 0/1 (logistic, fm),
  * a real number (linear) or a class index {@code 0..k-1} (softmax, mlp). The parameters travel as one flat
  * vector (params.npy, the teacher), in the order and shapes of {@link #shapes()}.
+ *
+ * <p>{@code fm} is {@code nn.FactorizationMachine} (Rendle's degree-2 machine, pairwise term in its O(k nnz) form)
+ * scored with the logistic loss: params.npy holds its bias {@code []}, linear weights {@code [d]} and factors
+ * {@code [d, k]} (C order, row {@code i} the embedding of feature {@code i}), the module's own layout.
  */
 public final class Model implements Serializable {
 
-    public enum Kind { logistic, linear, softmax, mlp }
+    public enum Kind { logistic, linear, softmax, mlp, fm }
+
+    /** Factors of the fm when none are given. */
+    public static final int DEFAULT_FACTORS = 8;
+
+    /** Standard deviation of the fm's random starting factors (zero factors would have zero gradient). */
+    public static final double FM_INIT_STD = 0.01;
 
     private final Kind kind;
-    private final int features, classes;
+    private final int features, classes, factors;
     private final int[] hidden;
 
     public Model(Kind kind, int features, int classes, int[] hidden) {
+        this(kind, features, classes, hidden, DEFAULT_FACTORS);
+    }
+
+    /** {@code factors}: the fm's embedding size (ignored by the other kinds). */
+    public Model(Kind kind, int features, int classes, int[] hidden, int factors) {
+        if (kind == Kind.fm && factors < 1) throw new IllegalArgumentException("fm needs at least 1 factor, got " + factors);
         if (features < 1) throw new IllegalArgumentException("features must be at least 1, got " + features);
         if ((kind == Kind.softmax || kind == Kind.mlp) && classes < 2) {
             throw new IllegalArgumentException(kind + " needs at least 2 classes, got " + classes);
@@ -45,13 +62,19 @@ public final class Model implements Serializable {
         this.features = features;
         this.classes = kind == Kind.softmax || kind == Kind.mlp ? classes : 1;
         this.hidden = kind == Kind.mlp ? hidden.clone() : new int[0];
+        this.factors = kind == Kind.fm ? factors : 0;
+        if (kind == Kind.fm) Math.multiplyExact(features, factors); // the factors must fit one array
     }
 
     public Kind kind() { return kind; }
     public int features() { return features; }
     public int classes() { return classes; }
     public int[] hidden() { return hidden.clone(); }
+    /** The fm's factors per feature; 0 for the other kinds. */
+    public int factors() { return factors; }
     public boolean isClassifier() { return kind != Kind.linear; }
+    /** One logit per row, 0/1 labels: logistic and fm. */
+    public boolean isBinary() { return kind == Kind.logistic || kind == Kind.fm; }
 
     /** "logistic regression, 10 features", ... */
     public String describe() {
@@ -60,10 +83,11 @@ public final class Model implements Serializable {
             case linear -> "linear regression, " + features + " features";
             case softmax -> "softmax regression, " + features + " features, " + classes + " classes";
             case mlp -> "MLP " + features + " -> " + Arrays.toString(hidden) + " (tanh) -> " + classes + " classes";
+            case fm -> "factorization machine, " + features + " features, " + factors + " factors";
         };
     }
 
-    /** The parameter shapes: weight, bias (per layer for the MLP). */
+    /** The parameter shapes: weight, bias (per layer for the MLP); for the fm bias, linear, factors. */
     public List<int[]> shapes() {
         List<int[]> s = new ArrayList<>();
         switch (kind) {
@@ -74,6 +98,7 @@ public final class Model implements Serializable {
                 for (int h : hidden) { s.add(new int[] {in, h}); s.add(new int[] {h}); in = h; }
                 s.add(new int[] {in, classes}); s.add(new int[] {classes});
             }
+            case fm -> { s.add(new int[] {}); s.add(new int[] {features}); s.add(new int[] {features, factors}); }
         }
         return s;
     }
@@ -96,7 +121,8 @@ public final class Model implements Serializable {
      * The model as a module of the library's {@code nn} package holding {@code flat}'s values: {@code Linear(d, 1)}
      * (logistic, linear), {@code Linear(d, k)} (softmax), or {@code Sequential(Linear, Tanh, ..., Linear)} (mlp).
      * A module's weight is {@code [out, in]} as in PyTorch; the flat vector (params.npy) keeps the jobs' layout,
-     * each weight {@code [in, out]} in C order, then its bias.
+     * each weight {@code [in, out]} in C order, then its bias. The fm is {@code FactorizationMachine(d, k)}, its
+     * parameters in its own order and shapes (bias, linear, factors {@code [d, k]}: nothing transposed).
      */
     public Module module(double[] flat) {
         if (flat.length != size()) throw new IllegalArgumentException(describe() + " has " + size() + " parameters, got " + flat.length);
@@ -114,6 +140,7 @@ public final class Model implements Serializable {
                 layers.add(new Linear(in, classes, layers.size()));
                 yield new Sequential(layers);
             }
+            case fm -> new FactorizationMachine(features, factors, 0, 0); // values loaded below
         };
         Map<String, Tensor> values = new LinkedHashMap<>();
         int at = 0;
@@ -121,7 +148,7 @@ public final class Model implements Serializable {
             int[] shape = e.getValue().shape();
             int n = e.getValue().numel();
             double[] v = Arrays.copyOfRange(flat, at, at + n);
-            values.put(e.getKey(), Tensor.fromArray(shape.length == 2 ? transpose(v, shape[1], shape[0]) : v, shape));
+            values.put(e.getKey(), Tensor.fromArray(shape.length == 2 && kind != Kind.fm ? transpose(v, shape[1], shape[0]) : v, shape));
             at += n;
         }
         m.loadStateDict(values);
@@ -144,7 +171,7 @@ public final class Model implements Serializable {
         int at = 0;
         for (int i = 0; i < ps.size(); i++) {
             int[] shape = ps.get(i).shape();
-            double[] v = shape.length == 2 ? transpose(values.get(i), shape[0], shape[1]) : values.get(i);
+            double[] v = shape.length == 2 && !(m instanceof FactorizationMachine) ? transpose(values.get(i), shape[0], shape[1]) : values.get(i);
             System.arraycopy(v, 0, out, at, v.length);
             at += v.length;
         }
@@ -160,9 +187,12 @@ public final class Model implements Serializable {
 
     /**
      * Where training starts: zeros for the convex models; for the MLP small random weights (a zero MLP
-     * has zero hidden gradients), scaled by 1/sqrt(fan-in), from {@code seed}.
+     * has zero hidden gradients), scaled by 1/sqrt(fan-in), from {@code seed}; for the fm
+     * {@code FactorizationMachine}'s seeded start (bias and linear 0, factors normal with standard deviation
+     * {@link #FM_INIT_STD}: zero factors have zero gradient).
      */
     public double[] initial(long seed) {
+        if (kind == Kind.fm) return flatten(new FactorizationMachine(features, factors, FM_INIT_STD, seed));
         double[] flat = new double[size()];
         if (kind != Kind.mlp) return flat;
         Random r = new Random(seed);
@@ -178,10 +208,18 @@ public final class Model implements Serializable {
     /**
      * The hidden teacher of the generated data, from {@code seed}: standard normal weights (for the MLP
      * scaled by 2/sqrt(fan-in), so its decision boundary is clearly non-linear) and biases of 0.5 times a standard normal.
+     * The fm's teacher: bias 0.5 N(0, 1), linear weights N(0, 1), factors N(0, s^2) with
+     * {@code s = (d(d-1)/2 * k)^(-1/4)}, so that on standard normal features its pairwise term has variance about 1.
      */
     public double[] teacher(long seed) {
         double[] flat = new double[size()];
         Random r = new Random(seed);
+        if (kind == Kind.fm) {
+            double s = Math.pow(Math.max(1.0, features * (features - 1) / 2.0) * factors, -0.25);
+            flat[0] = 0.5 * r.nextGaussian();
+            for (int i = 1; i < flat.length; i++) flat[i] = (i <= features ? 1 : s) * r.nextGaussian();
+            return flat;
+        }
         int at = 0;
         for (int[] shape : shapes()) {
             int n = numel(shape);
@@ -195,8 +233,9 @@ public final class Model implements Serializable {
 
     // ---- the forward pass and the loss ---------------------------------------------------------------
 
-    /** The model's output for the rows {@code x [N, d]}: {@code [N]} (logistic: the logit; linear: the prediction) or logits {@code [N, k]}. */
+    /** The model's output for the rows {@code x [N, d]}: {@code [N]} (logistic, fm: the logit; linear: the prediction) or logits {@code [N, k]}. */
     public DistTensor output(DistTensor x, Module m) {
+        if (kind == Kind.fm) return ((FactorizationMachine) m).forwardRows(x); // CSR or dense rows, [N]
         DistTensor z = x.isSparse() ? sparseForward(x, m) : m.forward(x);
         return kind == Kind.logistic || kind == Kind.linear ? z.sumRows(1, false) : z; // [N, 1] -> [N]
     }
@@ -219,27 +258,28 @@ public final class Model implements Serializable {
     /** {@link #output(DistTensor, Module)} for a local block of rows. */
     public Tensor output(Tensor x, Module m) {
         Tensor z = m.forward(x);
-        return kind == Kind.logistic || kind == Kind.linear ? z.reshape(z.size(0)) : z;
+        return kind == Kind.logistic || kind == Kind.linear ? z.reshape(z.size(0)) : z; // (the fm's forward is [B] already)
     }
 
     /** The mean loss over the rows: logistic loss, half the squared error, or softmax cross-entropy (the nn losses). */
     public Tensor loss(DistTensor x, DistTensor y, Module m) {
         DistTensor z = output(x, m);
         return switch (kind) {
-            case logistic -> Losses.binaryCrossEntropyWithLogits(z, y);
+            case logistic, fm -> Losses.binaryCrossEntropyWithLogits(z, y);
             case linear -> Losses.mse(z, y).mul(0.5);
             case softmax, mlp -> Losses.crossEntropy(z, y);
         };
     }
 
     /**
-     * The L2 penalty {@code lambda/2 * |w|^2} over the weights (every parameter but the biases), as Spark's
-     * {@code regParam} with {@code elasticNetParam = 0} and scikit-learn's {@code alpha}-style ridge on a mean loss.
+     * The L2 penalty {@code lambda/2 * |w|^2} over the weights (every parameter but the biases; the fm's linear
+     * weights and factors), as Spark's {@code regParam} with {@code elasticNetParam = 0} and scikit-learn's
+     * {@code alpha}-style ridge on a mean loss.
      */
     public static Tensor l2(Module m, double lambda) {
         Tensor sum = Tensor.scalar(0);
         for (Map.Entry<String, Tensor> e : m.namedParameters().entrySet()) {
-            if (e.getKey().equals("weight") || e.getKey().endsWith(".weight")) sum = sum.add(e.getValue().square().sum());
+            if (!e.getKey().equals("bias") && !e.getKey().endsWith(".bias")) sum = sum.add(e.getValue().square().sum());
         }
         return sum.mul(lambda / 2);
     }
@@ -250,7 +290,9 @@ public final class Model implements Serializable {
         int at = 0, i = 0;
         for (int[] shape : shapes()) {
             int n = numel(shape);
-            if (i++ % 2 == 0) for (int j = at; j < at + n; j++) s += flat[j] * flat[j];
+            boolean weight = kind == Kind.fm ? i > 0 : i % 2 == 0; // the fm's bias comes first
+            i++;
+            if (weight) for (int j = at; j < at + n; j++) s += flat[j] * flat[j];
             at += n;
         }
         return Math.sqrt(s);
@@ -270,7 +312,8 @@ public final class Model implements Serializable {
         switch (kind) {
             case linear:
                 return Math.sqrt(z.sub(y).square().mean().item());
-            case logistic: {
+            case logistic:
+            case fm: {
                 // predict class 1 where the logit is positive; |prediction - y| is 1 exactly on the errors
                 DistTensor predicted = z.mapBlocks(List.of(), (b, p) -> Tensor.where(b.gt(0), Tensor.ones(1), Tensor.zeros(1)));
                 return 1 - predicted.sub(y).abs().mean().item();
@@ -307,7 +350,7 @@ public final class Model implements Serializable {
         double[] y = new double[n];
         for (int i = 0; i < n; i++) {
             switch (kind) {
-                case logistic -> y[i] = r.nextDouble() < 1 / (1 + Math.exp(-z[i])) ? 1 : 0;
+                case logistic, fm -> y[i] = r.nextDouble() < 1 / (1 + Math.exp(-z[i])) ? 1 : 0;
                 case linear -> y[i] = z[i] + LINEAR_NOISE * r.nextGaussian();
                 default -> {
                     double max = Double.NEGATIVE_INFINITY, total = 0;
