@@ -12,7 +12,7 @@ import java.util.function.Supplier;
 /**
  * L-BFGS as {@code torch.optim.LBFGS}, step for step: one {@link #step(Supplier)} runs up to {@code maxIter}
  * iterations (and about {@code maxEval} closure evaluations) of the two-loop recursion over a history of
- * {@code historySize} pairs (a pair kept only when {@code y·s > 1e-10}), the first step scaled to
+ * {@code historySize} pairs (a pair kept only when {@code y·s > 1e-10}; with the armijo line search, when {@code y·s > 1e-12 |y||s|}), the first step scaled to
  * {@code min(1, 1/|g|_1) * lr}, then either a fixed step of {@code lr} (no line search, PyTorch's default)
  * or PyTorch's strong-Wolfe line search ({@code lineSearchFn = "strong_wolfe"}: bracketing and zoom with
  * cubic interpolation, c1 = 1e-4, c2 = 0.9, at most 25 evaluations), ported from {@code torch/optim/lbfgs.py}.
@@ -122,6 +122,7 @@ public final class LBFGS extends Optimizer {
         int maxIter = (int) hp("max_iter"), maxEval = (int) hp("max_eval"), historySize = (int) hp("history_size");
         double toleranceGrad = hp("tolerance_grad"), toleranceChange = hp("tolerance_change");
         String lineSearchFn = (String) group.get("line_search_fn");
+        boolean armijo = ARMIJO.equals(lineSearchFn);
 
         Map<String, Object> st = state.get(0);
         st.putIfAbsent("func_evals", 0);
@@ -164,7 +165,12 @@ public final class LBFGS extends Optimizer {
                 Tensor y = flatGrad.sub(prevFlatGrad);
                 Tensor s = d.mul(t);
                 double ys = y.dot(s).item();
-                if (ys > 1e-10) {
+                // PyTorch keeps a pair when y.s > 1e-10; armijo (this library's) when y.s is positive relative to
+                // |y||s|: near the optimum of a mean loss over many rows both are tiny, and the absolute test would
+                // drop every pair there, leaving scaled steepest descent for the tail (2000+ passes instead of 174
+                // on compare-optimizers' ill-conditioned data)
+                boolean keep = armijo ? ys > 1e-12 * Math.sqrt(y.dot(y).item() * s.dot(s).item()) : ys > 1e-10;
+                if (keep) {
                     if (oldDirs.size() == historySize) {
                         oldDirs.remove(0);
                         oldStps.remove(0);

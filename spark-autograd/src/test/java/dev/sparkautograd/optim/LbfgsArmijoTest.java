@@ -139,4 +139,41 @@ class LbfgsArmijoTest {
             assertEquals(1.0, x.item(), 1e-7);
         }
     }
+
+    /**
+     * The curvature pairs of a tiny objective (a mean loss over many rows near its optimum: |s| and |y| both
+     * small) are kept: y.s is judged relative to |y||s|, not against PyTorch's absolute 1e-10, so L-BFGS stays
+     * quasi-Newton. The same ill-conditioned quadratic scaled by 1e-12 needs about as many iterations as unscaled;
+     * with every pair dropped it would be scaled steepest descent (thousands of iterations at condition 1e3).
+     */
+    @Test
+    void tinyCurvaturePairsAreKeptSoATinyObjectiveConvergesAsFastAsTheUnscaledOne() {
+        int n = 10;
+        double[] a = new double[n], x0 = new double[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = Math.pow(1e3, i / (n - 1.0)); // eigenvalues 1 .. 1e3
+            x0[i] = 1 + i;
+        }
+        Tensor diag = Tensor.fromArray(a, n);
+        int[] iterations = new int[2];
+        double[] scales = {1, 1e-12};
+        for (int k = 0; k < 2; k++) {
+            double c = scales[k];
+            Run r = new Run(x0, 10, x -> x.mul(x).mul(diag).sum().mul(0.5 * c));
+            double g0 = 0;
+            for (int i = 0; i < n; i++) g0 = Math.max(g0, Math.abs(c * a[i] * x0[i]));
+            int it = 0;
+            while (it < 500) {
+                it++;
+                boolean more = r.step();
+                double g = 0;
+                double[] x = r.x.toArray();
+                for (int i = 0; i < n; i++) g = Math.max(g, Math.abs(c * a[i] * x[i]));
+                if (g <= 1e-6 * g0 || !more) break;
+            }
+            iterations[k] = it;
+        }
+        assertTrue(iterations[0] < 100, "unscaled: " + iterations[0] + " iterations");
+        assertTrue(iterations[1] <= iterations[0] + 10, "scaled by 1e-12: " + iterations[1] + " iterations, unscaled " + iterations[0]);
+    }
 }
