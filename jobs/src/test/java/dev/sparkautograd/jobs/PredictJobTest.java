@@ -53,7 +53,7 @@ class PredictJobTest {
      * Logistic: predict writes one row per input row with Spark's columns (rawPrediction and probability ML
      * Vectors), prediction = (probability of 1 > 1/2); its accuracy is train's; evaluate's accuracy is train's, its
      * log-loss is train's final mean loss, its AUC Spark's BinaryClassificationEvaluator's on predict's Parquet as
-     * read back (and the AUC counted by hand: the share of (positive, negative) pairs ordered by the score).
+     * read back (and the AUC counted by hand, the share of (positive, negative) pairs ordered by the score, within Spark's binning).
      */
     @Test
     void logisticPredictionsAndTheirMetricsAgreeWithTrain() throws Exception {
@@ -94,7 +94,8 @@ class PredictJobTest {
                 ordered += sa > sb ? 2 : sa == sb ? 1 : 0;
             }
         }
-        assertEquals((double) ordered / pairs, auc, 1e-6, eval.out());
+        // (Spark's evaluator bins the scores into about 1,000 points of the curve, numBins: close, not equal)
+        assertEquals((double) ordered / pairs, auc, 1e-3, eval.out());
         assertTrue(auc > 0.6, eval.out());
 
         // the output rule of every job
