@@ -61,8 +61,11 @@ public final class EvaluateJob extends SparkJob {
                 describe(spark, "log-loss");
                 out.printf("log-loss:  %.6f%n", multi.setMetricName("logLoss").evaluate(scored));
                 if (m.model().kind() == dev.sparkautograd.jobs.models.Model.Kind.logistic || m.model().classes() == 2) {
+                    // numBins 0: the exact area (the default 1,000 bins group the sorted scores per partition, so the area
+                    // would depend on the partitioning); the curve stays distributed either way
                     describe(spark, "AUC");
-                    out.printf("AUC:       %.6f%n", new BinaryClassificationEvaluator().setLabelCol("label").setMetricName("areaUnderROC").evaluate(scored));
+                    out.printf("AUC:       %.6f%n", new BinaryClassificationEvaluator().setLabelCol("label").setMetricName("areaUnderROC")
+                            .setNumBins(0).evaluate(scored));
                 }
             } else {
                 describe(spark, "RMSE");
