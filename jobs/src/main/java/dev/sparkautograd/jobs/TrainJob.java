@@ -292,6 +292,11 @@ public final class TrainJob extends SparkJob {
             String stop = "--max-steps " + maxSteps + " reached";
             String checkpointed = null;
             int checkpointedStep = first - 1, done = first - 1;
+            double read = 0; // rows read by the mini-batch steps so far, step 0 (the whole data) included, for rows/s
+            if (batches != null) {
+                read = rows;
+                for (long k = 0; k < first - 1; k++) read += batches.rows(k);
+            }
             for (int step = first; step <= maxSteps; step++) {
                 if (batches == null && gradNorm < tolerance) {
                     stop = "gradient norm " + String.format("%.3g", gradNorm) + " < --tolerance " + tolerance;
@@ -334,7 +339,8 @@ public final class TrainJob extends SparkJob {
                     gradNorm = f.gradientNorm();
                     opt.step();
                     params = Model.flatten(module);
-                    progress.record(loss, gradNorm, model.weightNorm(params), f.count);
+                    read += batches.rows(step - 1L);
+                    progress.recordRows(loss, gradNorm, model.weightNorm(params), read);
                     if (!Double.isFinite(loss)) {
                         stop = "the mini-batch loss became " + loss + " (try a smaller --lr)";
                         break;
