@@ -37,6 +37,9 @@ final class Checkpoint implements Serializable {
     final List<double[]> curve;
     /** The optimizer's state dict with each Tensor replaced by a {@link SavedTensor}. */
     final Map<String, Object> optimizerState;
+    /** train's --batch-size (0: the full batch) and --batch-seed: a resumed run must draw the same batches. */
+    int batchSize;
+    long batchSeed;
     /** Not serialized in state.bin: params.npy holds them. */
     transient double[] params;
 
@@ -49,6 +52,12 @@ final class Checkpoint implements Serializable {
         this.curve = new ArrayList<>(curve);
         this.optimizerState = optimizerState == null ? null : (Map<String, Object>) toSerializable(optimizerState);
         this.params = params;
+    }
+
+    Checkpoint batches(int size, long seed) {
+        this.batchSize = size;
+        this.batchSeed = seed;
+        return this;
     }
 
     /** A tensor in state.bin. */

@@ -90,7 +90,16 @@ public final class DataOptions {
     }
 
     /** The data a job works on: features {@code x [N, d]}, labels {@code y [N]} as the model reads them, the model. */
-    record Input(DistData data, DistTensor x, DistTensor y, Model model, Synthetic synthetic, String source, String labelNote) {}
+    record Input(DistData data, DistTensor x, DistTensor y, Model model, Synthetic synthetic, String source, String labelNote) {
+
+        /** The features and labels of {@code rows}, a selection of {@link #data}'s rows (a mini-batch), the labels read as {@link #y} reads them. */
+        DistTensor[] of(DistData rows) {
+            DistTensor ys = rows.tensor("label");
+            return new DistTensor[] {rows.tensor("features"), PLUS_MINUS_ONE.equals(labelNote) ? ys.add(1).mul(0.5) : ys};
+        }
+    }
+
+    static final String PLUS_MINUS_ONE = "-1/+1 read as 0/1 (logistic regression's labels)";
 
     /**
      * Reads the data (one counting job, which also checks the labels), and builds the model for its width and,
@@ -145,7 +154,7 @@ public final class DataOptions {
         String note = null;
         if (plusMinusOne) {
             y = y.add(1).mul(0.5);
-            note = "-1/+1 read as 0/1 (logistic regression's labels)";
+            note = PLUS_MINUS_ONE;
         } else if (m.classes == null && (m.kind == Model.Kind.softmax || m.kind == Model.Kind.mlp)) {
             note = k + " classes (0.." + (k - 1) + ", the largest label + 1; --classes sets it)";
         }

@@ -2,6 +2,7 @@ package dev.sparkautograd.jobs;
 
 import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator;
 import org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator;
+import org.apache.spark.ml.evaluation.RegressionEvaluator;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -17,7 +18,7 @@ import java.io.PrintWriter;
                 "Spark ML's evaluators: for classifiers accuracy and log-loss",
                 "(MulticlassClassificationEvaluator) and, with two classes, the area under",
                 "the ROC curve (BinaryClassificationEvaluator); for linear regression RMSE",
-                "(Spark SQL: RegressionEvaluator needs MLlib's classes registered with Kryo).",
+                "(RegressionEvaluator).",
                 "The data are read as train reads them. Writes nothing."})
 public final class EvaluateJob extends SparkJob {
 
@@ -49,7 +50,7 @@ public final class EvaluateJob extends SparkJob {
         try {
             String mismatch = m.checkWidth(in.x().shape()[1], in.source());
             if (mismatch != null) throw badOption("--model-dir " + modelDir + ": " + mismatch);
-            Dataset<Row> scored = Scoring.score(spark, m.model(), m.params(), in.x(), in.y(), true).cache();
+            Dataset<Row> scored = Scoring.score(spark, m.model(), m.params(), in.x(), in.y()).cache();
             out.printf("model:     %s (%s)%n", m.model().describe(), HadoopFiles.qualify(spark, modelDir));
             out.printf("data:      %d rows (%s)%n", in.data().rows(), in.source());
             if (in.labelNote() != null) out.printf("labels:    %s%n", in.labelNote());
@@ -60,25 +61,15 @@ public final class EvaluateJob extends SparkJob {
                 describe(spark, "log-loss");
                 out.printf("log-loss:  %.6f%n", multi.setMetricName("logLoss").evaluate(scored));
                 if (m.model().isBinary() || m.model().classes() == 2) {
+                    // numBins 0: the exact area (the default 1,000 bins group the sorted scores per partition, so the area
+                    // would depend on the partitioning); the curve stays distributed either way
                     describe(spark, "AUC");
-                    try {
-                        out.printf("AUC:       %.6f%n", new BinaryClassificationEvaluator().setLabelCol("label").setMetricName("areaUnderROC").evaluate(scored));
-                    } catch (Exception e) { // a SparkException, undeclared by the Scala method
-                        if (String.valueOf(e.getMessage()).contains("Class is not registered")) {
-                            // BinaryClassificationEvaluator ships mllib's BinaryLabelCounter, refused by Kryo with registration required
-                            out.printf("AUC:       not available: BinaryClassificationEvaluator needs MLlib's classes registered with Kryo%n");
-                        } else {
-                            throw e;
-                        }
-                    }
+                    out.printf("AUC:       %.6f%n", new BinaryClassificationEvaluator().setLabelCol("label").setMetricName("areaUnderROC")
+                            .setNumBins(0).evaluate(scored));
                 }
             } else {
-                // RegressionEvaluator aggregates an ml.stat.SummarizerBuffer, which the project's Kryo (registration
-                // required) refuses until MLlib's classes are registered: until then the same RMSE in Spark SQL
                 describe(spark, "RMSE");
-                double rmse = scored.agg(org.apache.spark.sql.functions.sqrt(org.apache.spark.sql.functions.avg(
-                        org.apache.spark.sql.functions.pow(scored.col("prediction").minus(scored.col("label")), 2)))).first().getDouble(0);
-                out.printf("RMSE:      %.6f%n", rmse);
+                out.printf("RMSE:      %.6f%n", new RegressionEvaluator().setLabelCol("label").setMetricName("rmse").evaluate(scored));
             }
             scored.unpersist();
             out.flush();

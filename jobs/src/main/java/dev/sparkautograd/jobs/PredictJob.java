@@ -15,9 +15,8 @@ import java.io.PrintWriter;
         description = {"Score a dataset with a model saved by train (its --output directory:",
                 "params.npy and model.properties) and write Parquet with the columns row,",
                 "features, label, prediction and, for classifiers, rawPrediction and",
-                "probability (array<double>; Spark's array_to_vector makes ML Vectors of them).",
-                "The data are read",
-                "as train reads them (--input/--format/--label or --generate); the label column",
+                "probability (ML Vectors, as Spark's classifiers write them: Spark's evaluators",
+                "read the file as it is). The data are read as train reads them (--input/--format/--label or --generate); the label column",
                 "is required and carried through, so evaluate-style metrics can follow."})
 public final class PredictJob extends SparkJob {
 
@@ -53,13 +52,13 @@ public final class PredictJob extends SparkJob {
         String mismatch = m.checkWidth(in.x().shape()[1], in.source());
         if (mismatch != null) throw badOption("--model-dir " + modelDir + ": " + mismatch);
         describe(spark, "scoring and writing");
-        Dataset<Row> scored = Scoring.score(spark, m.model(), m.params(), in.x(), in.y(), false);
+        Dataset<Row> scored = Scoring.score(spark, m.model(), m.params(), in.x(), in.y());
         scored.write().parquet(output);
         spark.sparkContext().setJobDescription(null);
         out.printf("model:     %s (%d parameters, %s)%n", m.model().describe(), m.model().size(), HadoopFiles.qualify(spark, modelDir));
         out.printf("data:      %d rows in %d partitions (%s)%n", d.rows(), d.numPartitions(), in.source());
         if (in.labelNote() != null) out.printf("labels:    %s%n", in.labelNote());
-        out.printf("columns:   %s%n", String.join(", ", Scoring.schema(m.model(), false).fieldNames()));
+        out.printf("columns:   %s%n", String.join(", ", Scoring.schema(m.model()).fieldNames()));
         out.printf("time:      %.1f s%n", (System.nanoTime() - start) / 1e9);
         out.printf("written:   %s%n", HadoopFiles.qualify(spark, output));
         out.flush();

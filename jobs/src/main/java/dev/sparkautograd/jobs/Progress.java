@@ -58,10 +58,15 @@ final class Progress {
     }
 
     void record(double loss, double gradNorm, double weightNorm, int evaluations) {
+        recordRows(loss, gradNorm, weightNorm, evaluations * (double) rows);
+    }
+
+    /** As {@link #record}, with the rows read by all evaluations so far (mini-batches read fewer than the data's rows). */
+    void recordRows(double loss, double gradNorm, double weightNorm, double rowsRead) {
         int step = curve.size();
         double elapsed = before + (System.nanoTime() - start) / 1e9;
         curve.add(new double[] {step, loss, gradNorm, elapsed, weightNorm});
-        double rowsPerSecond = evaluations * (double) rows / Math.max(elapsed, 1e-9);
+        double rowsPerSecond = rowsRead / Math.max(elapsed, 1e-9);
         out.printf("step %4d  loss %.8f  |grad| %.3e  %,11.0f rows/s  elapsed %6.1f s  ETA %s%n",
                 step, loss, gradNorm, rowsPerSecond, elapsed, eta(step, elapsed));
         out.flush();

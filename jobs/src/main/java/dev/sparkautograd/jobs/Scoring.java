@@ -27,9 +27,7 @@ import java.util.List;
  * regression's value), and for classifiers {@code rawPrediction} (logistic, fm: {@code [-z, z]} as Spark's
  * LogisticRegression; softmax and mlp: the logits) and {@code probability}, beside {@code row} (the
  * row's position in the input), {@code features} and {@code label}. {@code rawPrediction} and {@code probability}
- * are ML Vectors for Spark's evaluators (in memory), {@code array<double>} in predict's Parquet: under the
- * project's Kryo with registration required, a task that carries a schema with ML's VectorUDT fails until MLlib's
- * classes are registered ({@code org.apache.spark.ml.functions.array_to_vector} turns the arrays into Vectors).
+ * are ML Vectors (also in predict's Parquet), so Spark's evaluators read them as they read Spark's own models'.
  */
 final class Scoring {
 
@@ -79,8 +77,8 @@ final class Scoring {
     }
 
     /** The schema of {@link #score}'s DataFrame. */
-    static StructType schema(Model model, boolean vectors) {
-        org.apache.spark.sql.types.DataType v = vectors ? SQLDataTypes.VectorType() : DataTypes.createArrayType(DataTypes.DoubleType, false);
+    static StructType schema(Model model) {
+        org.apache.spark.sql.types.DataType v = SQLDataTypes.VectorType();
         StructType s = new StructType()
                 .add("row", DataTypes.LongType, false)
                 .add("features", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
@@ -90,7 +88,7 @@ final class Scoring {
     }
 
     /** The rows of {@code x} and {@code y} with the model's predictions (nothing runs until the DataFrame is used). */
-    static Dataset<Row> score(SparkSession spark, Model model, double[] params, DistTensor x, DistTensor y, boolean vectors) {
+    static Dataset<Row> score(SparkSession spark, Model model, double[] params, DistTensor x, DistTensor y) {
         DistTensor z;
         try (Autograd.Scope ignored = Autograd.noGrad()) {
             z = model.output(x, model.module(params));
@@ -110,7 +108,7 @@ final class Scoring {
                     case linear -> out.add(RowFactory.create(row, f, yv[i], zv[i]));
                     case logistic, fm -> {
                         double p = 1 / (1 + Math.exp(-zv[i]));
-                        out.add(RowFactory.create(row, f, yv[i], column(vectors, -zv[i], zv[i]), column(vectors, 1 - p, p), zv[i] > 0 ? 1.0 : 0.0));
+                        out.add(RowFactory.create(row, f, yv[i], Vectors.dense(-zv[i], zv[i]), Vectors.dense(1 - p, p), zv[i] > 0 ? 1.0 : 0.0));
                     }
                     default -> {
                         double[] logits = java.util.Arrays.copyOfRange(zv, i * k, (i + 1) * k);
@@ -123,16 +121,12 @@ final class Scoring {
                         double[] p = new double[k];
                         for (int j = 0; j < k; j++) total += p[j] = Math.exp(logits[j] - max);
                         for (int j = 0; j < k; j++) p[j] /= total;
-                        out.add(RowFactory.create(row, f, yv[i], column(vectors, logits), column(vectors, p), (double) best));
+                        out.add(RowFactory.create(row, f, yv[i], Vectors.dense(logits), Vectors.dense(p), (double) best));
                     }
                 }
             }
             return out.iterator();
         });
-        return spark.createDataFrame(rows, schema(model, vectors));
-    }
-
-    private static Object column(boolean vector, double... values) {
-        return vector ? Vectors.dense(values) : values;
+        return spark.createDataFrame(rows, schema(model));
     }
 }

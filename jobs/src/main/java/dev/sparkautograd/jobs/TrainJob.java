@@ -6,6 +6,7 @@ import dev.sparkautograd.Tensor;
 import dev.sparkautograd.io.Npy;
 import dev.sparkautograd.jobs.models.Model;
 import dev.sparkautograd.jobs.models.Synthetic;
+import dev.sparkautograd.ml.MiniBatches;
 import dev.sparkautograd.nn.Module;
 import dev.sparkautograd.optim.Adam;
 import dev.sparkautograd.optim.LBFGS;
@@ -27,7 +28,8 @@ import java.util.function.Supplier;
 /**
  * Fits a model (an nn module, {@link Model#module}) to a dataset with the library's torch-style optimizers:
  * {@code optim.LBFGS} (one iteration per step, the strict-decrease "armijo" line search), {@code optim.Adam},
- * {@code optim.SGD} or {@code optim.NewtonCG}; full batch, one Spark job per loss and gradient.
+ * {@code optim.SGD} or {@code optim.NewtonCG}; full batch, one Spark job per loss and gradient, or for Adam and
+ * SGD mini-batches drawn as the estimators draw them ({@code ml.MiniBatches}), one Spark job per step.
  */
 @Command(name = "train",
         description = {"Fit a model to a dataset with full-batch L-BFGS, Newton-CG (trust-region,",
@@ -44,7 +46,17 @@ import java.util.function.Supplier;
                 "",
                 "With --checkpoint-every N the parameters, the optimizer's state and the step",
                 "go to --checkpoint every N steps; --resume continues from the newest one and",
-                "gives the same parameters, bit for bit, as a run that was not interrupted."})
+                "gives the same parameters, bit for bit, as a run that was not interrupted",
+                "(also when the driver was killed: the last complete checkpoint counts).",
+                "The last step is always checkpointed.",
+                "",
+                "With --batch-size B (adam, sgd) each step is one Spark job over a mini-batch",
+                "of at most B rows: every partition gives its share, in an order seeded by",
+                "--batch-seed, the epoch and the partition; an epoch (ceil(rows / B) steps)",
+                "reads every row once. --max-steps counts steps, not epochs (the estimators'",
+                "maxIter E is --max-steps E * ceil(rows / B)); --tolerance is not applied",
+                "(a mini-batch gradient is noisy). A step's line shows its mini-batch's loss",
+                "and gradient norm at the parameters it started from."})
 public final class TrainJob extends SparkJob {
 
     public enum Optimizer { lbfgs, newton, adam, sgd }
@@ -88,6 +100,12 @@ public final class TrainJob extends SparkJob {
     @Option(names = "--checkpoint", paramLabel = "DIR", description = "Checkpoint directory (any Hadoop path; default: the directory 'checkpoint' in --output).")
     String checkpoint;
 
+    @Option(names = "--batch-size", paramLabel = "B", description = "Rows per step of adam and sgd (default: 0, the full batch).")
+    int batchSize;
+
+    @Option(names = "--batch-seed", paramLabel = "S", description = "Seed of the mini-batches' order (default: ${DEFAULT-VALUE}).")
+    long batchSeed = 1;
+
     @Option(names = "--resume", description = "Continue from the newest checkpoint in --checkpoint (same data and options as the interrupted run).")
     boolean resume;
 
@@ -106,6 +124,10 @@ public final class TrainJob extends SparkJob {
         if (checkpointEvery < 0) throw badOption("--checkpoint-every must not be negative, got " + checkpointEvery);
         if (optimizer == Optimizer.newton && (checkpointEvery > 0 || resume)) {
             throw badOption("--optimizer newton does not checkpoint (its trust region has no state dict): drop --checkpoint-every and --resume");
+        }
+        if (batchSize < 0) throw badOption("--batch-size must not be negative, got " + batchSize);
+        if (batchSize > 0 && optimizer != Optimizer.adam && optimizer != Optimizer.sgd) {
+            throw badOption("--batch-size needs --optimizer adam or sgd (" + optimizer + " is full-batch)");
         }
         if (resume && overwrite) throw badOption("--resume continues in --output; it cannot be combined with --overwrite");
     }
@@ -177,6 +199,16 @@ public final class TrainJob extends SparkJob {
         }
     }
 
+    private static String batches(int size, long seed) {
+        return size > 0 ? "--batch-size " + size + " --batch-seed " + seed : "the full batch";
+    }
+
+    private String checkpoint(SparkSession spark, Model model, int step, Progress progress, int evaluations, dev.sparkautograd.optim.Optimizer opt, double[] params)
+            throws java.io.IOException {
+        return new Checkpoint(model.describe(), optimizer.name(), step, evaluations, progress.curve(), opt.stateDict(), params)
+                .batches(batchSize, batchSeed).write(spark, checkpointDir());
+    }
+
     @Override
     public int run(SparkSession spark, PrintWriter out) throws Exception {
         long start = System.nanoTime();
@@ -203,10 +235,17 @@ public final class TrainJob extends SparkJob {
                 throw badOption("--resume: the checkpoint in " + Checkpoint.qualified(spark, checkpointDir()) + " is of " + saved.model + " with "
                         + saved.optimizer + ", not of " + model.describe() + " with " + optimizer);
             }
+            if (saved != null && (saved.batchSize != batchSize || (batchSize > 0 && saved.batchSeed != batchSeed))) {
+                throw badOption("--resume: the checkpoint in " + Checkpoint.qualified(spark, checkpointDir()) + " was written with " + batches(saved.batchSize, saved.batchSeed)
+                        + ", not with " + batches(batchSize, batchSeed));
+            }
+            // the batches follow from the step, the seed and the partitioning: a resumed run draws the rest of the same sequence
+            MiniBatches batches = batchSize > 0 ? new MiniBatches(d, batchSize, batchSeed) : null;
             out.printf("model:     %s (%d parameters), %s%s%n", model.describe(), model.size(), optimizer,
                     reg > 0 ? ", L2 penalty " + reg + "/2 |w|^2" : "");
             out.printf("data:      %d rows in %d partitions (%s)%n", rows, d.numPartitions(), in.source());
             if (in.labelNote() != null) out.printf("labels:    %s%n", in.labelNote());
+            if (batches != null) out.printf("batches:   at most %d rows, %d steps per epoch (seed %d)%n", batchSize, batches.stepsPerEpoch(), batchSeed);
             if (saved != null) out.printf("resumed:   from step %d (%s)%n", saved.step, Checkpoint.qualified(spark, checkpointDir()));
             out.flush();
 
@@ -242,7 +281,9 @@ public final class TrainJob extends SparkJob {
                 NewtonCG.Result start0 = newton.evaluate(newtonLoss);
                 loss = start0.loss();
                 gradNorm = start0.gradientNorm();
-            } else {
+            } else if (batches != null && saved != null) { // each step evaluates its own batch
+                loss = gradNorm = Double.NaN;
+            } else { // with mini-batches step 0 is the whole data's loss at the start
                 loss = f.loss();
                 gradNorm = f.gradientNorm();
             }
@@ -250,11 +291,18 @@ public final class TrainJob extends SparkJob {
             if (saved == null) progress.record(loss, gradNorm, model.weightNorm(params), f.count);
             String stop = "--max-steps " + maxSteps + " reached";
             String checkpointed = null;
+            int checkpointedStep = first - 1, done = first - 1;
+            double read = 0; // rows read by the mini-batch steps so far, step 0 (the whole data) included, for rows/s
+            if (batches != null) {
+                read = rows;
+                for (long k = 0; k < first - 1; k++) read += batches.rows(k);
+            }
             for (int step = first; step <= maxSteps; step++) {
-                if (gradNorm < tolerance) {
+                if (batches == null && gradNorm < tolerance) {
                     stop = "gradient norm " + String.format("%.3g", gradNorm) + " < --tolerance " + tolerance;
                     break;
                 }
+                done = step;
                 if (opt instanceof LBFGS lbfgs) {
                     lbfgs.step(f);
                     double[] now = Model.flatten(module);
@@ -278,6 +326,25 @@ public final class TrainJob extends SparkJob {
                         stop = "Newton-CG: " + r.reason().toString().toLowerCase(Locale.ROOT).replace('_', ' ');
                         break;
                     }
+                } else if (batches != null) {
+                    // one job: the batch's rows are picked inside its tasks
+                    DistTensor[] b = in.of(batches.batch(d, step - 1L));
+                    for (Tensor p : ps) p.setGrad(null);
+                    describe(spark, who + ": step " + step + " mini-batch loss+gradient");
+                    Tensor l = model.loss(b[0], b[1], module);
+                    if (reg > 0) l = l.add(Model.l2(module, reg));
+                    l.backward();
+                    f.count++;
+                    loss = l.item();
+                    gradNorm = f.gradientNorm();
+                    opt.step();
+                    params = Model.flatten(module);
+                    read += batches.rows(step - 1L);
+                    progress.recordRows(loss, gradNorm, model.weightNorm(params), read);
+                    if (!Double.isFinite(loss)) {
+                        stop = "the mini-batch loss became " + loss + " (try a smaller --lr)";
+                        break;
+                    }
                 } else {
                     opt.step(); // from the gradients at the current parameters
                     loss = f.loss();
@@ -286,9 +353,12 @@ public final class TrainJob extends SparkJob {
                     progress.record(loss, gradNorm, model.weightNorm(params), f.count);
                 }
                 if (checkpointEvery > 0 && step % checkpointEvery == 0) {
-                    checkpointed = new Checkpoint(model.describe(), optimizer.name(), step, f.count, progress.curve(), opt.stateDict(), params)
-                            .write(spark, checkpointDir());
+                    checkpointed = checkpoint(spark, model, step, progress, f.count, opt, params);
+                    checkpointedStep = step;
                 }
+            }
+            if (checkpointEvery > 0 && done != checkpointedStep) { // the last step too (parameters and state: cheap)
+                checkpointed = checkpoint(spark, model, done, progress, f.count, opt, params);
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             out.printf("stopped:   %s, after %d steps and %d loss/gradient evaluations%n", stop, progress.steps(), f.count);

@@ -30,13 +30,18 @@ class LauncherIT {
         List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString()));
         cmd.addAll(List.of(args));
         return Processes.run(cmd, ROOT, timeout, e -> {
-            e.remove("SPARK_HOME");
-            e.remove("SPARK_LOCAL_IP");
-            e.remove("SPARK_LOCAL_HOSTNAME");
-            e.remove("SPARK_AUTOGRAD_JAVA_OPTS");
-            e.put("SPARK_AUTOGRAD_SKIP_BUILD", "1");
+            clean(e);
             env.accept(e);
         });
+    }
+
+    /** The launcher's clean environment: no SPARK_HOME, no SPARK_LOCAL_IP/HOSTNAME, no JVM options, no build. */
+    static void clean(Map<String, String> e) {
+        e.remove("SPARK_HOME");
+        e.remove("SPARK_LOCAL_IP");
+        e.remove("SPARK_LOCAL_HOSTNAME");
+        e.remove("SPARK_AUTOGRAD_JAVA_OPTS");
+        e.put("SPARK_AUTOGRAD_SKIP_BUILD", "1");
     }
 
     static Processes.Result launcher(String... args) throws Exception {

@@ -1,6 +1,10 @@
 package dev.sparkautograd.jobs;
 
 import dev.sparkautograd.testing.SharedSpark;
+import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator;
+import org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator;
+import org.apache.spark.ml.evaluation.RegressionEvaluator;
+import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
@@ -46,9 +50,10 @@ class PredictJobTest {
     }
 
     /**
-     * Logistic: predict writes one row per input row with Spark's columns, prediction = (probability of 1 > 1/2);
-     * its accuracy is train's; evaluate's accuracy is train's, its log-loss is train's final mean loss, its AUC a
-     * probability above 1/2.
+     * Logistic: predict writes one row per input row with Spark's columns (rawPrediction and probability ML
+     * Vectors), prediction = (probability of 1 > 1/2); its accuracy is train's; evaluate's accuracy is train's, its
+     * log-loss is train's final mean loss, its AUC Spark's BinaryClassificationEvaluator's on predict's Parquet as
+     * read back (and the AUC counted by hand: the share of (positive, negative) pairs ordered by the score, ties counting half).
      */
     @Test
     void logisticPredictionsAndTheirMetricsAgreeWithTrain() throws Exception {
@@ -64,11 +69,12 @@ class PredictJobTest {
         for (int i = 0; i < rows.size(); i++) {
             Row r = rows.get(i);
             assertEquals(i, r.getLong(0));
-            List<Double> raw = r.getList(r.fieldIndex("rawPrediction")), p = r.getList(r.fieldIndex("probability"));
+            Vector raw = r.getAs("rawPrediction"), p = r.getAs("probability");
             double prediction = r.getDouble(r.fieldIndex("prediction"));
-            assertEquals(1 / (1 + Math.exp(-raw.get(1))), p.get(1), 1e-15);
-            assertEquals(-raw.get(1), raw.get(0), 0.0);
-            assertEquals(p.get(1) > 0.5 ? 1.0 : 0.0, prediction, "row " + i);
+            assertEquals(2, raw.size());
+            assertEquals(1 / (1 + Math.exp(-raw.apply(1))), p.apply(1), 1e-15);
+            assertEquals(-raw.apply(1), raw.apply(0), 0.0);
+            assertEquals(p.apply(1) > 0.5 ? 1.0 : 0.0, prediction, "row " + i);
             if (prediction == r.getDouble(2)) right++;
         }
         assertEquals(Double.parseDouble(train.line("accuracy:")), right / 3000.0, 1e-6);
@@ -76,10 +82,20 @@ class PredictJobTest {
         UserDataTest.Run eval = ok(job("evaluate", DATA, "--model-dir", model.toString()));
         assertEquals(Double.parseDouble(train.line("accuracy:")), Double.parseDouble(eval.line("accuracy:")), 1e-6, eval.out());
         assertEquals(lastLoss(model), Double.parseDouble(eval.line("log-loss:")), 1e-6, eval.out());
-        // until MLlib's classes are registered with the project's Kryo, the binary evaluator's job is refused, and evaluate says so
-        String auc = eval.line("AUC:");
-        assertTrue(auc.equals("not available: BinaryClassificationEvaluator needs MLlib's classes registered with Kryo")
-                || Double.parseDouble(auc) > 0.5 && Double.parseDouble(auc) <= 1, eval.out());
+        double auc = Double.parseDouble(eval.line("AUC:"));
+        assertEquals(new BinaryClassificationEvaluator().setNumBins(0).evaluate(df), auc, 1e-6, eval.out());
+        long pairs = 0, ordered = 0;
+        for (Row a : rows) {
+            if (a.getDouble(2) != 1) continue;
+            for (Row b : rows) {
+                if (b.getDouble(2) != 0) continue;
+                double sa = ((Vector) a.getAs("rawPrediction")).apply(1), sb = ((Vector) b.getAs("rawPrediction")).apply(1);
+                pairs += 2;
+                ordered += sa > sb ? 2 : sa == sb ? 1 : 0;
+            }
+        }
+        assertEquals((double) ordered / pairs, auc, 1e-6, eval.out()); // (evaluate prints 6 decimals)
+        assertTrue(auc > 0.6, eval.out());
 
         // the output rule of every job
         String again = failure(main(job("predict", DATA, "--model-dir", model.toString(), "--output", predictions.toString())), 2);
@@ -88,7 +104,10 @@ class PredictJobTest {
         ok(job("predict", DATA, "--model-dir", model.toString(), "--output", predictions.toString(), "--overwrite"));
     }
 
-    /** Softmax: evaluate's accuracy is train's; linear regression: evaluate's RMSE is train's. */
+    /**
+     * Softmax: evaluate's accuracy is train's, and Spark's MulticlassClassificationEvaluator's on predict's Parquet;
+     * linear regression: evaluate's RMSE is train's, and RegressionEvaluator's on predict's Parquet.
+     */
     @Test
     void softmaxAccuracyAndLinearRmseAreTrainsThroughSparksEvaluators() throws Exception {
         String[] softmax = with(DATA, "--model", "softmax", "--classes", "3");
@@ -98,12 +117,25 @@ class PredictJobTest {
         assertEquals(Double.parseDouble(train.line("accuracy:")), Double.parseDouble(eval.line("accuracy:")), 1e-6, eval.out());
         assertEquals(lastLoss(model), Double.parseDouble(eval.line("log-loss:")), 1e-6, eval.out());
         assertTrue(!eval.out().contains("AUC:"), eval.out());
+        Path predictions = tmp.resolve("softmax-predictions");
+        ok(job("predict", DATA, "--model-dir", model.toString(), "--output", predictions.toString()));
+        Dataset<Row> scored = SharedSpark.session().read().parquet(predictions.toString());
+        assertEquals(Double.parseDouble(eval.line("log-loss:")), new MulticlassClassificationEvaluator().setMetricName("logLoss").evaluate(scored), 1e-6);
+        assertEquals(Double.parseDouble(eval.line("accuracy:")), new MulticlassClassificationEvaluator().setMetricName("accuracy").evaluate(scored), 1e-6);
 
         String[] linear = with(DATA, "--model", "linear");
         Path lin = tmp.resolve("linear");
         UserDataTest.Run trainLin = ok(job("train", linear, "--output", lin.toString()));
         UserDataTest.Run evalLin = ok(job("evaluate", DATA, "--model-dir", lin.toString()));
         assertEquals(Double.parseDouble(trainLin.line("RMSE:")), Double.parseDouble(evalLin.line("RMSE:")), 1e-6, evalLin.out());
+        Path linPredictions = tmp.resolve("linear-predictions");
+        UserDataTest.Run predictLin = ok(job("predict", DATA, "--model-dir", lin.toString(), "--output", linPredictions.toString()));
+        assertEquals("row, features, label, prediction", predictLin.line("columns:"));
+        Dataset<Row> lp = SharedSpark.session().read().parquet(linPredictions.toString());
+        double rmse = new RegressionEvaluator().evaluate(lp), sum = 0;
+        for (Row r : lp.collectAsList()) sum += Math.pow(r.getDouble(r.fieldIndex("prediction")) - r.getDouble(r.fieldIndex("label")), 2);
+        assertEquals(Math.sqrt(sum / 3000), rmse, 1e-12);
+        assertEquals(Double.parseDouble(evalLin.line("RMSE:")), rmse, 1e-6);
     }
 
     @Test

@@ -58,6 +58,23 @@ final class Processes {
         }
     }
 
+    /** A command started by {@link #start}: the process and its output, read to EOF in the background. */
+    record Started(Process process, CompletableFuture<String> out, CompletableFuture<String> err) {
+        /** What it printed so far (stdout and stderr), for a failure message. */
+        String soFar() {
+            return "--- stdout\n" + out.getNow("(still open)") + "--- stderr\n" + err.getNow("(still open)");
+        }
+    }
+
+    /** Starts {@code command} in {@code dir} as {@link #run} does, without waiting for it. */
+    static Started start(List<String> command, Path dir, Consumer<Map<String, String>> env) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        env.accept(pb.environment());
+        Process p = pb.start();
+        return new Started(p, CompletableFuture.supplyAsync(() -> read(p.getInputStream())), CompletableFuture.supplyAsync(() -> read(p.getErrorStream())));
+    }
+
     private static String read(InputStream in) {
         try (in) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);

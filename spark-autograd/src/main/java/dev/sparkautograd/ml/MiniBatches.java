@@ -12,14 +12,15 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Internal: mini-batches drawn without a shuffle. An epoch is {@code S = ceil(N / batchSize)} steps. Each
+ * Mini-batches drawn without a shuffle (the estimators' {@code batchSize}; public so that a training loop over
+ * {@link DistData} draws the same batches). An epoch is {@code S = ceil(N / batchSize)} steps. Each
  * partition permutes its own rows with a generator seeded by (seed, epoch, partition) and cuts the permutation
  * into S consecutive chunks of {@code floor((k+1) n_p / S) - floor(k n_p / S)} rows; step k of the epoch takes
  * chunk k of every partition. So each partition contributes its proportional share, a batch has about
  * {@code N / S <= batchSize} rows, an epoch reads every row exactly once, and everything follows from the seed
  * and the partitioning (no job beyond the step's own: each step's rows are picked inside that job's tasks).
  */
-final class MiniBatches implements Serializable {
+public final class MiniBatches implements Serializable {
     private static final long serialVersionUID = 1L;
 
     private final long[] partitionRows;
@@ -34,6 +35,11 @@ final class MiniBatches implements Serializable {
         this.stepsPerEpoch = Math.max(1, (n + batchSize - 1) / batchSize);
     }
 
+    /** The batches of {@code data} ({@code batchSize} rows at most, seeded by {@code seed}): one job counts each partition's rows. */
+    public MiniBatches(DistData data, int batchSize, long seed) {
+        this(partitionRows(data), batchSize, seed);
+    }
+
     /** The rows per partition of {@code data}: one job over its (cached) blocks. */
     static long[] partitionRows(DistData data) {
         List<Long> counts = data.blocks().mapPartitions(it -> {
@@ -44,7 +50,8 @@ final class MiniBatches implements Serializable {
         return counts.stream().mapToLong(Long::longValue).toArray();
     }
 
-    long stepsPerEpoch() {
+    /** Steps per epoch: {@code ceil(N / batchSize)}. */
+    public long stepsPerEpoch() {
         return stepsPerEpoch;
     }
 
@@ -55,7 +62,7 @@ final class MiniBatches implements Serializable {
     }
 
     /** The rows of step {@code step} in all partitions. */
-    long rows(long step) {
+    public long rows(long step) {
         long r = 0;
         for (int p = 0; p < partitionRows.length; p++) r += share(p, step);
         return r;
@@ -81,7 +88,7 @@ final class MiniBatches implements Serializable {
     }
 
     /** Step {@code step}'s rows of {@code data}: one block per partition, numbered from 0 in partition order. */
-    DistData batch(DistData data, long step) {
+    public DistData batch(DistData data, long step) {
         long[] first = new long[partitionRows.length];
         for (int p = 1; p < first.length; p++) first[p] = first[p - 1] + share(p - 1, step);
         return data.selectRows(rows(step), (p, blocks) -> {
