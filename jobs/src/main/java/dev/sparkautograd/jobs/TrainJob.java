@@ -228,6 +228,9 @@ public final class TrainJob extends SparkJob {
         DistData d = in.data();
         try {
             DistTensor x = in.x(), y = in.y();
+            // No job has read the blocks yet: the level can still change (see CacheLevel for why DISK_ONLY)
+            CacheLevel.Choice cache = x.isSparse() ? null : CacheLevel.forBlocks(spark.sparkContext(), 8 * d.rows() * (perRow(x) + perRow(y)));
+            if (cache != null && cache.level() != StorageLevel.MEMORY_AND_DISK_SER()) d.unpersist().persist(cache.level());
             Model model = in.model();
             Synthetic syn = in.synthetic();
             long rows = d.rows();
@@ -244,6 +247,7 @@ public final class TrainJob extends SparkJob {
             out.printf("model:     %s (%d parameters), %s%s%n", model.describe(), model.size(), optimizer,
                     reg > 0 ? ", L2 penalty " + reg + "/2 |w|^2" : "");
             out.printf("data:      %d rows in %d partitions (%s)%n", rows, d.numPartitions(), in.source());
+            if (cache != null) out.printf("cache:     %s%n", cache.describe());
             if (in.labelNote() != null) out.printf("labels:    %s%n", in.labelNote());
             if (batches != null) out.printf("batches:   at most %d rows, %d steps per epoch (seed %d)%n", batchSize, batches.stepsPerEpoch(), batchSeed);
             if (saved != null) out.printf("resumed:   from step %d (%s)%n", saved.step, Checkpoint.qualified(spark, checkpointDir()));
@@ -406,4 +410,11 @@ public final class TrainJob extends SparkJob {
         }
     }
 
+
+    /** Values per row of a column: the product of its shape after the rows. */
+    private static long perRow(DistTensor t) {
+        long n = 1;
+        for (int i = 1; i < t.shape().length; i++) n *= t.shape()[i];
+        return n;
+    }
 }

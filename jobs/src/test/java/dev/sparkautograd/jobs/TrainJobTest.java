@@ -73,6 +73,8 @@ class TrainJobTest {
         Path dir = tmp.resolve("logistic");
         String out = run(new TrainJob(), "--generate", "40000", "--features", "5", "--partitions", "4", "--seed", "11",
                 "--max-steps", "50", "--output", dir.toString());
+        // 40,000 rows of 5 features and a label, 8 bytes each: far below the shared session's storage memory
+        assertTrue(line(out, "cache:").startsWith("MEMORY_AND_DISK_SER (1.9 MB of blocks, "), out);
         List<String> steps = out.lines().filter(l -> l.startsWith("step ")).toList();
         assertTrue(steps.size() >= 5 && steps.size() <= 51, out);
         assertTrue(steps.get(1).matches("step +1 +loss \\d\\.\\d{8} +\\|grad\\| \\d\\.\\d{3}e[-+]\\d\\d +[\\d,]+ rows/s +elapsed +[\\d.]+ s +ETA (<= \\d+ s|~\\d+ s, ~\\d+ steps?)"), steps.get(1));
