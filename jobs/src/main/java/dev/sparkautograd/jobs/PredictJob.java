@@ -58,7 +58,7 @@ public final class PredictJob extends SparkJob {
         out.printf("model:     %s (%d parameters, %s)%n", m.model().describe(), m.model().size(), HadoopFiles.qualify(spark, modelDir));
         out.printf("data:      %d rows in %d partitions (%s)%n", d.rows(), d.numPartitions(), in.source());
         if (in.labelNote() != null) out.printf("labels:    %s%n", in.labelNote());
-        out.printf("columns:   %s%n", String.join(", ", Scoring.schema(m.model()).fieldNames()));
+        out.printf("columns:   %s%n", String.join(", ", Scoring.schema(m.model(), in.x().isSparse()).fieldNames()));
         out.printf("time:      %.1f s%n", (System.nanoTime() - start) / 1e9);
         out.printf("written:   %s%n", HadoopFiles.qualify(spark, output));
         out.flush();

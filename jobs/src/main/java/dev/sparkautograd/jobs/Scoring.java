@@ -76,12 +76,15 @@ final class Scoring {
         }
     }
 
-    /** The schema of {@link #score}'s DataFrame. */
-    static StructType schema(Model model) {
+    /**
+     * The schema of {@link #score}'s DataFrame; {@code sparseFeatures}: the features read as CSR rows, written back
+     * as an ML (sparse) Vector column rather than densified (a 2^20-wide row would be 8 MB).
+     */
+    static StructType schema(Model model, boolean sparseFeatures) {
         org.apache.spark.sql.types.DataType v = SQLDataTypes.VectorType();
         StructType s = new StructType()
                 .add("row", DataTypes.LongType, false)
-                .add("features", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
+                .add("features", sparseFeatures ? v : DataTypes.createArrayType(DataTypes.DoubleType, false), false)
                 .add("label", DataTypes.DoubleType, false);
         if (model.isClassifier()) s = s.add("rawPrediction", v, false).add("probability", v, false);
         return s.add("prediction", DataTypes.DoubleType, false);
@@ -96,13 +99,15 @@ final class Scoring {
         Model.Kind kind = model.kind();
         JavaRDD<Row> rows = x.blocks().zip(y.blocks()).zip(z.blocks()).flatMap(t -> {
             Block xb = t._1()._1(), yb = t._1()._2(), zb = t._2();
-            Tensor xs = xb.isSparse(0) ? xb.csr(0).toDense() : xb.tensor();
-            int n = xb.rows(), d = xs.size(1);
-            double[] xv = xs.toArray(), yv = yb.tensor().toArray(), zv = zb.tensor().toArray();
+            Block.Csr csr = xb.isSparse(0) ? xb.csr(0) : null;
+            int n = xb.rows(), d = csr != null ? csr.width() : xb.tensor().size(1);
+            double[] xv = csr != null ? null : xb.tensor().toArray(), yv = yb.tensor().toArray(), zv = zb.tensor().toArray();
             int k = zv.length / Math.max(n, 1);
             List<Row> out = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
-                double[] f = java.util.Arrays.copyOfRange(xv, i * d, (i + 1) * d);
+                Object f = csr == null ? java.util.Arrays.copyOfRange(xv, i * d, (i + 1) * d)
+                        : Vectors.sparse(d, java.util.Arrays.copyOfRange(csr.indices(), csr.offsets()[i], csr.offsets()[i + 1]),
+                                java.util.Arrays.copyOfRange(csr.values(), csr.offsets()[i], csr.offsets()[i + 1]));
                 long row = xb.firstRow() + i;
                 switch (kind) {
                     case linear -> out.add(RowFactory.create(row, f, yv[i], zv[i]));
@@ -127,6 +132,6 @@ final class Scoring {
             }
             return out.iterator();
         });
-        return spark.createDataFrame(rows, schema(model));
+        return spark.createDataFrame(rows, schema(model, x.isSparse()));
     }
 }

@@ -143,8 +143,10 @@ class FactorizationMachineJobsTest {
         assertEquals(ROWS, scored.size());
         int right = 0;
         for (Row r : scored) {
-            double[] f = r.<Double>getList(r.fieldIndex("features")).stream().mapToDouble(Double::doubleValue).toArray();
-            double z = r.<Double>getList(r.fieldIndex("rawPrediction")).get(1), prediction = r.getDouble(r.fieldIndex("prediction"));
+            // CSR rows go back out as sparse Vectors (not densified), the scores as Vectors (Spark's evaluators read them)
+            assertTrue(r.get(r.fieldIndex("features")) instanceof org.apache.spark.ml.linalg.SparseVector, "features: " + r.get(r.fieldIndex("features")));
+            double[] f = ((org.apache.spark.ml.linalg.Vector) r.get(r.fieldIndex("features"))).toArray();
+            double z = ((org.apache.spark.ml.linalg.Vector) r.get(r.fieldIndex("rawPrediction"))).apply(1), prediction = r.getDouble(r.fieldIndex("prediction"));
             assertEquals(score(params, f, FACTORS), z, 1e-9, "row " + r.getLong(0));
             assertEquals(z > 0 ? 1.0 : 0.0, prediction);
             if (prediction == r.getDouble(r.fieldIndex("label"))) right++;
