@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -41,6 +42,42 @@ class DistClusterIT {
                 }
             }
         }
+    }
+
+    /**
+     * Spark ML on the cluster: an AutogradClassifier (an MLP, L-BFGS) fitted with executors in separate JVMs (MLlib's
+     * classes and ours crossing them through Kryo, registration required) has the parameters of the same fit in
+     * local mode, bit for bit (same rows, same partitions).
+     */
+    @Test
+    void anAutogradClassifierFitsOnTheClusterWithTheLocalModeBits() throws Exception {
+        Map<String, double[]> inLocalMode = fit(SharedSpark.session());
+        try (LocalCluster cluster = LocalCluster.start("spark-autograd-ml-cluster-it")) {
+            Map<String, double[]> onCluster = fit(cluster.session());
+            assertEquals(inLocalMode.keySet(), onCluster.keySet());
+            for (String name : inLocalMode.keySet()) {
+                assertArrayEquals(inLocalMode.get(name), onCluster.get(name), name + ": the same bits on the cluster");
+            }
+        }
+    }
+
+    private static Map<String, double[]> fit(org.apache.spark.sql.SparkSession spark) {
+        java.util.Random r = new java.util.Random(5);
+        List<org.apache.spark.sql.Row> rows = new java.util.ArrayList<>();
+        for (int i = 0; i < 120; i++) {
+            double a = r.nextGaussian(), b = r.nextGaussian();
+            rows.add(org.apache.spark.sql.RowFactory.create(org.apache.spark.ml.linalg.Vectors.dense(a, b), a * b > 0 ? 1.0 : 0.0));
+        }
+        org.apache.spark.sql.types.StructType schema = new org.apache.spark.sql.types.StructType()
+                .add("features", org.apache.spark.ml.linalg.SQLDataTypes.VectorType(), false)
+                .add("label", org.apache.spark.sql.types.DataTypes.DoubleType, false);
+        // a local relation: split over the default parallelism, 2 in both sessions (local[2]; 2 executors of 1 core)
+        org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> df = spark.createDataFrame(rows, schema);
+        dev.sparkautograd.ml.AutogradClassificationModel model = new dev.sparkautograd.ml.AutogradClassifier()
+                .setHiddenLayers(4).setActivation("tanh").setMaxIter(15).setSeed(3).fit(df);
+        Map<String, double[]> out = new java.util.TreeMap<>();
+        model.parameters().forEach((name, t) -> out.put(name, t.toArray()));
+        return out;
     }
 
     /** The MLP's parameter gradients, flattened, and the per-row gradient's sum appended. */
