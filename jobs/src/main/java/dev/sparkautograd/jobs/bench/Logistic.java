@@ -70,15 +70,23 @@ public final class Logistic {
      * {@code merge} adds, because the aggregator class itself is not Kryo-registered.
      */
     public static double[] mllib(JavaSparkContext sc, DistData data, double[] coef) {
+        return mllib(sc, data.blocks().map(Logistic::instanceBlock), coef);
+    }
+
+    /**
+     * MLlib's loss and gradient over its {@code InstanceBlock}s (dense or sparse), as {@code RDDLossFunction}
+     * runs it (see above); {@code [loss, gradient..., gradient of the intercept]}.
+     */
+    public static double[] mllib(JavaSparkContext sc, JavaRDD<InstanceBlock> blocks, double[] coef) {
         int d = coef.length - 1;
         Broadcast<Vector> bcCoef = sc.broadcast((Vector) new DenseVector(coef.clone()));
         double[] ones = new double[d];
         java.util.Arrays.fill(ones, 1.0);
         Broadcast<double[]> bcInverseStd = sc.broadcast(ones);
         try {
-            JavaRDD<double[]> partials = data.blocks().mapPartitions(it -> {
+            JavaRDD<double[]> partials = blocks.mapPartitions(it -> {
                 BinaryLogisticBlockAggregator agg = new BinaryLogisticBlockAggregator(bcInverseStd, null, true, false, bcCoef);
-                while (it.hasNext()) agg.add(instanceBlock(it.next()));
+                while (it.hasNext()) agg.add(it.next());
                 double[] g = agg.gradientSumArray();
                 double[] p = new double[g.length + 2];
                 p[0] = agg.weightSum();

@@ -6,19 +6,15 @@ import dev.sparkautograd.Tensor;
 import dev.sparkautograd.jobs.models.SparseSynthetic;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.feature.Instance;
 import org.apache.spark.ml.feature.InstanceBlock;
-import org.apache.spark.ml.linalg.DenseVector;
 import org.apache.spark.ml.linalg.Vector;
-import org.apache.spark.ml.optim.aggregator.BinaryLogisticBlockAggregator;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.RDDInfo;
 import org.apache.spark.storage.StorageLevel;
 
-import java.util.Collections;
 
 /**
  * The {@code sparse-logistic} bench row: the mean logistic loss and its gradient on hashed-feature data
@@ -89,31 +85,7 @@ public final class SparseLogistic implements AutoCloseable {
      * Kryo-registered.)
      */
     public double[] mllib() {
-        int d = features;
-        Broadcast<Vector> bcCoef = sc.broadcast((Vector) new DenseVector(coef.clone()));
-        double[] ones = new double[d];
-        java.util.Arrays.fill(ones, 1.0);
-        Broadcast<double[]> bcInverseStd = sc.broadcast(ones);
-        try {
-            JavaRDD<double[]> partials = blocks.mapPartitions(it -> {
-                BinaryLogisticBlockAggregator agg = new BinaryLogisticBlockAggregator(bcInverseStd, null, true, false, bcCoef);
-                while (it.hasNext()) agg.add(it.next());
-                double[] g = agg.gradientSumArray();
-                double[] p = new double[g.length + 2];
-                p[0] = agg.weightSum();
-                p[1] = agg.lossSum();
-                System.arraycopy(g, 0, p, 2, g.length);
-                return Collections.singletonList(p).iterator();
-            });
-            double[] s = partials.treeReduce(Logistic::addInto, 2);
-            double[] out = new double[d + 2];
-            out[0] = s[1] / s[0];
-            for (int j = 0; j <= d; j++) out[1 + j] = s[2 + j] / s[0];
-            return out;
-        } finally {
-            bcCoef.destroy();
-            bcInverseStd.destroy();
-        }
+        return Logistic.mllib(sc, blocks, coef);
     }
 
     @Override
