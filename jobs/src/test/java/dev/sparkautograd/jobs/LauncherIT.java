@@ -121,6 +121,15 @@ class LauncherIT {
                         "--driver-java-options", "-Dlog4j2.configurationFile=" + ROOT.resolve("conf/log4j2.properties"),
                         "--class", "dev.sparkautograd.jobs.Main", THIN, "info"),
                 r.out().lines().map(l -> l.substring("ARG ".length())).toList());
+
+        // The heap of SPARK_AUTOGRAD_JAVA_OPTS goes to --driver-memory (spark-submit refuses -Xmx in java options).
+        Processes.Result withHeap = launcher(Duration.ofSeconds(60), sparkHome.andThen(e -> e.put("SPARK_AUTOGRAD_JAVA_OPTS", "-Xmx3g -Dx.y=z")),
+                "--master", "spark://127.0.0.1:7077", "info");
+        assertEquals(0, withHeap.exit(), withHeap::toString);
+        assertEquals(List.of("--master", "spark://127.0.0.1:7077", "--properties-file", DEFAULTS, "--driver-memory", "3g",
+                        "--driver-java-options", "-Dlog4j2.configurationFile=" + ROOT.resolve("conf/log4j2.properties") + " -Dx.y=z",
+                        "--class", "dev.sparkautograd.jobs.Main", THIN, "info"),
+                withHeap.out().lines().map(l -> l.substring("ARG ".length())).toList());
     }
 
     @Test
