@@ -75,7 +75,7 @@ public final class PortableMath {
      */
     public static double tanh(double x) {
         double y = Math.min(2 * Math.abs(x), TANH_CLAMP);
-        double kd = (y * LOG2E + SHIFTER) - SHIFTER; // round(y / ln2), 0..58
+        double kd = Math.fma(y, LOG2E, SHIFTER) - SHIFTER; // round(y / ln2), 0..58
         double r = Math.fma(-kd, LN2_HI, y);
         r = Math.fma(-kd, LN2_LO, r);
         double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
@@ -87,6 +87,23 @@ public final class PortableMath {
         double s = Double.longBitsToDouble(((long) kd + 1023) << 52); // 2^k
         double m = Math.fma(s, p, s - 1);
         return Math.copySign(m / (m + 2), x);
+    }
+
+    /** Whether this JVM has the Java Vector API (the jobs' JVM options add it); {@link VectorTanh} is loaded only then. */
+    static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+    /** Below this many elements the scalar loop (no warm-up started for tiny tensors). */
+    static final int VECTOR_MIN = 256;
+
+    /**
+     * {@code out[i] = tanh(a[i])} for {@code i < n}: {@link VectorTanh} once it is compiled, else the scalar loop;
+     * the same bits either way.
+     */
+    public static void tanh(double[] a, double[] out, int n) {
+        if (VECTOR_API && n >= VECTOR_MIN && VectorTanh.ready()) {
+            VectorTanh.tanh(a, out, n);
+        } else {
+            for (int i = 0; i < n; i++) out[i] = tanh(a[i]);
+        }
     }
 
     public static double sigmoid(double x) {

@@ -159,6 +159,33 @@ class KernelsTest {
         }
     }
 
+    @Test
+    void vectorTanhGivesTheScalarFormulasBitsColdAndCompiled() throws InterruptedException {
+        // the test JVM has the Vector API (the build's JVM options), so the lane-wise path is exercised, not skipped
+        assertTrue(PortableMath.VECTOR_API, "jdk.incubator.vector in the test JVM");
+        double[] x = mathInputs();
+        double[] scalar = new double[x.length];
+        for (int i = 0; i < x.length; i++) scalar[i] = PortableMath.tanh(x[i]);
+        for (int round = 0; round < 60; round++) { // the first rounds interpreted, the last compiled
+            for (int n : new int[] {x.length, 7, 1}) { // whole vectors and a tail; a tail alone
+                double[] got = new double[n];
+                VectorTanh.tanh(x, got, n);
+                for (int i = 0; i < n; i++) {
+                    if (Double.doubleToRawLongBits(got[i]) != Double.doubleToRawLongBits(scalar[i])) {
+                        fail("round " + round + ", tanh(" + x[i] + "): lane-wise " + got[i] + ", scalar " + scalar[i]);
+                    }
+                }
+            }
+        }
+        // and through the op table once the warm-up has compiled the kernel
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (!VectorTanh.ready() && System.nanoTime() < deadline) Thread.sleep(20);
+        assertTrue(VectorTanh.ready(), "the warm-up finished");
+        double[] got = new double[x.length];
+        Elementwise.TANH.map(x, 0, 0, got, x.length);
+        for (int i = 0; i < x.length; i++) assertEquals(Double.doubleToRawLongBits(scalar[i]), Double.doubleToRawLongBits(got[i]), "tanh(" + x[i] + ")");
+    }
+
     /** Every math kernel's bits on {@link #mathInputs()}: {@link Kernels#map} then {@link Elementwise#f}, kind by kind. */
     static long[] mathBits() {
         double[] x = mathInputs();
