@@ -285,7 +285,7 @@ public enum Elementwise implements DoubleBinaryOperator {
     public void map(double[] a, double b, double c, double[] out, int n) {
         switch (this) {
             case EXP -> { for (int i = 0; i < n; i++) out[i] = PortableMath.exp(a[i]); }
-            case TANH -> { for (int i = 0; i < n; i++) out[i] = PortableMath.tanh(a[i]); }
+            case TANH -> PortableMath.tanh(a, out, n);
             case SIGMOID -> { for (int i = 0; i < n; i++) out[i] = PortableMath.sigmoid(a[i]); }
             case SOFTPLUS -> { for (int i = 0; i < n; i++) out[i] = a[i] > SOFTPLUS_THRESHOLD ? a[i] : PortableMath.softplus(a[i]); }
             default -> { for (int i = 0; i < n; i++) out[i] = f(a[i], b, c); }

@@ -30,6 +30,11 @@ public final class Kernels {
             // A row vector (a bias) against every row: the same additions as the odometer, row by row.
             int last = b.length;
             for (int o = 0; o < n; o += last) elementwise(op, a, o, b, 0, out, o, last);
+        } else if (isTrailingColumn(as, outShape) && isTrailingRow(bs, outShape) && (long) a.length * b.length == n) {
+            // A column against a row (an outer product: matrix-vector's input gradient g v^T): out[i, j] = a[i] op b[j],
+            // the odometer's values, one row per element of the column.
+            int last = b.length;
+            for (int i = 0, o = 0; o < n; i++, o += last) scalarRow(op, a[i], b, out, o, last);
         } else {
             general(op, a, Shapes.broadcastStrides(as, outShape), b, Shapes.broadcastStrides(bs, outShape), outShape, out);
         }
@@ -56,6 +61,26 @@ public final class Kernels {
         if (rank < 2 || bs.length == 0 || bs[bs.length - 1] != outShape[rank - 1] || outShape[rank - 1] < 2) return false;
         for (int i = 0; i < bs.length - 1; i++) if (bs[i] != 1) return false;
         return true;
+    }
+
+    /**
+     * Whether {@code as} is a column of {@code outShape}: its last dimension 1, its second-to-last that of the output
+     * (> 1), every other 1 ({@code [m, 1]} or {@code [1, m, 1]} against {@code [m, n]} or {@code [1, m, n]}).
+     */
+    static boolean isTrailingColumn(int[] as, int[] outShape) {
+        int rank = outShape.length, r = as.length;
+        if (rank < 2 || r < 2 || as[r - 1] != 1 || as[r - 2] != outShape[rank - 2] || outShape[rank - 2] < 2) return false;
+        for (int i = 0; i < r - 2; i++) if (as[i] != 1) return false;
+        return true;
+    }
+
+    /** {@code out[o + j] = x op b[j]} for {@code j < n}. */
+    private static void scalarRow(DoubleBinaryOperator op, double x, double[] b, double[] out, int o, int n) {
+        if (op == Elementwise.ADD) for (int j = 0; j < n; j++) out[o + j] = x + b[j];
+        else if (op == Elementwise.SUB) for (int j = 0; j < n; j++) out[o + j] = x - b[j];
+        else if (op == Elementwise.MUL) for (int j = 0; j < n; j++) out[o + j] = x * b[j];
+        else if (op == Elementwise.DIV) for (int j = 0; j < n; j++) out[o + j] = x / b[j];
+        else for (int j = 0; j < n; j++) out[o + j] = op.applyAsDouble(x, b[j]);
     }
 
     /** {@code out[i] = a[i] op y} for {@code i < n}. */

@@ -61,6 +61,35 @@ class KernelsTest {
     }
 
     @Test
+    void aColumnAgainstARowIsTheOdometersBits() {
+        // the outer-product shortcut (matrix-vector's input gradient) against op(a[i], b[j]) and the general path
+        int rows = 29, cols = 13;
+        double[] a = Tensor.randn(11, rows).toArray(), b = Tensor.randn(12, cols).toArray();
+        a[3] = -0.0;
+        b[5] = Double.NaN;
+        int[][][] shapes = {{{rows, 1}, {cols}, {rows, cols}}, {{rows, 1}, {1, cols}, {rows, cols}},
+                {{1, rows, 1}, {cols}, {1, rows, cols}}, {{rows, 1}, {1, 1, cols}, {1, rows, cols}}};
+        for (int[][] s : shapes) {
+            for (Elementwise op : new Elementwise[] {Elementwise.ADD, Elementwise.SUB, Elementwise.MUL, Elementwise.DIV, Elementwise.MAXIMUM}) {
+                double[] expected = new double[rows * cols];
+                for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) expected[i * cols + j] = op.applyAsDouble(a[i], b[j]);
+                String what = op + " " + java.util.Arrays.toString(s[0]) + " " + java.util.Arrays.toString(s[1]);
+                assertTrue(Kernels.isTrailingColumn(s[0], s[2]), what);
+                assertArrayEquals(expected, Kernels.binary(op, a, s[0], b, s[1], s[2]), what);
+            }
+        }
+        // not columns: a leading dimension > 1, a 1-d operand (a row), a column of the wrong height
+        assertTrue(!Kernels.isTrailingColumn(new int[] {2, rows, 1}, new int[] {2, rows, cols}));
+        assertTrue(!Kernels.isTrailingColumn(new int[] {rows}, new int[] {rows, cols}));
+        assertTrue(!Kernels.isTrailingColumn(new int[] {1, 1}, new int[] {rows, cols}));
+        // a [2, rows, 1] column against a row still gives the odometer's values
+        double[] a2 = Tensor.randn(13, 2 * rows).toArray();
+        double[] expected = new double[2 * rows * cols];
+        for (int i = 0; i < 2 * rows; i++) for (int j = 0; j < cols; j++) expected[i * cols + j] = a2[i] * b[j];
+        assertArrayEquals(expected, Kernels.binary(Elementwise.MUL, a2, new int[] {2, rows, 1}, b, new int[] {cols}, new int[] {2, rows, cols}));
+    }
+
+    @Test
     void columnSumsAddRowsInOrder() {
         int rows = 53, cols = 9;
         double[] a = Tensor.randn(6, rows * cols).toArray();
@@ -128,6 +157,33 @@ class KernelsTest {
             }
             System.out.printf("%s: at most %.2f ulp from java.lang.Math (bound %.0f)%n", kind, worst, bound);
         }
+    }
+
+    @Test
+    void vectorTanhGivesTheScalarFormulasBitsColdAndCompiled() throws InterruptedException {
+        // the test JVM has the Vector API (the build's JVM options), so the lane-wise path is exercised, not skipped
+        assertTrue(PortableMath.VECTOR_API, "jdk.incubator.vector in the test JVM");
+        double[] x = mathInputs();
+        double[] scalar = new double[x.length];
+        for (int i = 0; i < x.length; i++) scalar[i] = PortableMath.tanh(x[i]);
+        for (int round = 0; round < 60; round++) { // the first rounds interpreted, the last compiled
+            for (int n : new int[] {x.length, 7, 1}) { // whole vectors and a tail; a tail alone
+                double[] got = new double[n];
+                VectorTanh.tanh(x, got, n);
+                for (int i = 0; i < n; i++) {
+                    if (Double.doubleToRawLongBits(got[i]) != Double.doubleToRawLongBits(scalar[i])) {
+                        fail("round " + round + ", tanh(" + x[i] + "): lane-wise " + got[i] + ", scalar " + scalar[i]);
+                    }
+                }
+            }
+        }
+        // and through the op table once the warm-up has compiled the kernel
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (!VectorTanh.ready() && System.nanoTime() < deadline) Thread.sleep(20);
+        assertTrue(VectorTanh.ready(), "the warm-up finished");
+        double[] got = new double[x.length];
+        Elementwise.TANH.map(x, 0, 0, got, x.length);
+        for (int i = 0; i < x.length; i++) assertEquals(Double.doubleToRawLongBits(scalar[i]), Double.doubleToRawLongBits(got[i]), "tanh(" + x[i] + ")");
     }
 
     /** Every math kernel's bits on {@link #mathInputs()}: {@link Kernels#map} then {@link Elementwise#f}, kind by kind. */
