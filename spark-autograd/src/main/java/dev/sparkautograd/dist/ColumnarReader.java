@@ -184,7 +184,7 @@ final class ColumnarReader implements Serializable {
         try {
             for (int i = 0; i < buf.length; i++) {
                 int w = rows.widths[i];
-                if (!bulk(batch.column(i), i, at, k, buf[i], b * w)) {
+                if (!bulk(batch, i, at, k, buf[i], b * w, first)) {
                     for (int r = 0; r < k; r++) rows.read(batch.getRow(at + r), i, buf[i], (b + r) * w, first + r);
                 }
             }
@@ -204,29 +204,38 @@ final class ColumnarReader implements Serializable {
      * is present and plain (dense, of the right width, contiguous, finite unless allowed); false when it did not,
      * for the cells to be read one by one (which also names any bad one).
      */
-    private boolean bulk(ColumnVector v, int i, int at, int k, double[] dst, int off) {
+    private boolean bulk(ColumnarBatch batch, int i, int at, int k, double[] dst, int off, long first) {
+        ColumnVector v = batch.column(i);
         if (anyNull(v, at, k)) return false;
         int w = rows.widths[i];
-        int type = rows.type[i];
         if (!rows.isVectorLike(i)) {
-            if (!numbers(v, type, at, k, dst, off)) return false;
+            if (!numbers(v, rows.type[i], at, k, dst, off)) return false;
+        } else if (!rows.isVector(i)) {
+            if (!arrays(v, rows.type[i], w, at, k, dst, off)) return false;
         } else {
-            ColumnVector arrays = v;
-            if (rows.isVector(i)) {
-                ColumnVector kinds = v.getChild(0);
-                for (int r = at; r < at + k; r++) if (kinds.getByte(r) != 1) return false;
-                arrays = v.getChild(3);
-                type = RowReader.DOUBLE;
+            // Vectors: each run of rows stored dense in bulk, each row stored sparse (VectorAssembler's output mixes
+            // them) through RowReader.read, which writes its non-zeros into the still-zero row.
+            ColumnVector kinds = v.getChild(0), values = v.getChild(3);
+            for (int r = 0; r < k; ) {
+                int end = r;
+                while (end < k && kinds.getByte(at + end) == 1) end++;
+                if (end > r && !arrays(values, RowReader.DOUBLE, w, at + r, end - r, dst, off + r * w)) return false;
+                if (end < k) rows.read(batch.getRow(at + end), i, dst, off + end * w, first + end);
+                r = end + 1;
             }
-            if (!(arrays instanceof WritableColumnVector a)) return false;
-            int start = a.getArrayOffset(at);
-            for (int r = 0; r < k; r++) if (a.getArrayLength(at + r) != w || a.getArrayOffset(at + r) != start + r * w) return false;
-            ColumnVector elements = a.arrayData();
-            if (anyNull(elements, start, k * w) || !numbers(elements, type, start, k * w, dst, off)) return false;
         }
         if (rows.allowNonFinite) return true;
         for (int j = off, end = off + k * w; j < end; j++) if (!Double.isFinite(dst[j])) return false;
         return true;
+    }
+
+    /** Rows {@code [at, at + k)} of an array vector whose rows all hold {@code w} elements, contiguous, none null. */
+    private static boolean arrays(ColumnVector v, int type, int w, int at, int k, double[] dst, int off) {
+        if (!(v instanceof WritableColumnVector a)) return false;
+        int start = a.getArrayOffset(at);
+        for (int r = 0; r < k; r++) if (a.getArrayLength(at + r) != w || a.getArrayOffset(at + r) != start + r * w) return false;
+        ColumnVector elements = a.arrayData();
+        return !anyNull(elements, start, k * w) && numbers(elements, type, start, k * w, dst, off);
     }
 
     private static boolean anyNull(ColumnVector v, int at, int k) {
