@@ -11,7 +11,11 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -39,6 +43,28 @@ class DistDataTest {
     static Dataset<Row> df1(StructType schema, Row... rows) {
         // one partition, rows in order
         return SharedSpark.session().createDataFrame(Arrays.asList(rows), schema).coalesce(1);
+    }
+
+    /**
+     * {@code df} itself, or (when {@code parquet}) {@code df} written to Parquet under {@code dir} and read back: the
+     * columnar reader's input, in the same rows and order for one partition.
+     */
+    static Dataset<Row> source(Dataset<Row> df, boolean parquet, Path dir) {
+        if (!parquet) return df;
+        String path = dir.resolve("data" + System.nanoTime()).toString();
+        df.write().parquet(path);
+        return SharedSpark.session().read().schema(df.schema()).parquet(path);
+    }
+
+    /** {@link DistData#fromDataset}, checking which reader it took: columnar batches for Parquet, rows otherwise. */
+    static DistData load(Dataset<Row> df, boolean parquet, DistData.Options options, String... columns) {
+        DistData d = DistData.fromDataset(df, options, columns);
+        assertEquals(parquet, d.blocks().name().endsWith("(columnar batches)"), "reader of " + d.blocks().name());
+        return d;
+    }
+
+    static DistData load(Dataset<Row> df, boolean parquet, String... columns) {
+        return load(df, parquet, DistData.options(), columns);
     }
 
     static void assertMessage(Throwable e, String... parts) {
@@ -94,6 +120,52 @@ class DistDataTest {
     }
 
     @Test
+    void columnarBatchesGiveTheRowPathsBlocksBitForBit(@TempDir Path dir) {
+        // Every column kind, read in another order than the files hold them (a projection over the scan), in batches
+        // of 7 rows and blocks of 5, so blocks span batches; against the same files read by Spark's row reader.
+        StructType s = schema(field("i", DataTypes.IntegerType), field("d", DataTypes.DoubleType),
+                field("arr", DataTypes.createArrayType(DataTypes.DoubleType)), field("fa", DataTypes.createArrayType(DataTypes.FloatType)),
+                field("vec", SQLDataTypes.VectorType()), field("dec", DataTypes.createDecimalType(10, 2)), field("l", DataTypes.LongType));
+        List<Row> rows = new ArrayList<>();
+        for (int r = 0; r < 61; r++) {
+            double x = Math.sin(r) * 1e3;
+            Object vec = r % 3 == 0 ? Vectors.sparse(4, new int[] {1, 3}, new double[] {x, -r}) : Vectors.dense(x, -0.0, r, 1.0 / (r + 1));
+            rows.add(RowFactory.create(r, x, new double[] {x, -x, 0.1 * r}, new float[] {(float) x, r}, vec, new java.math.BigDecimal(r + ".07"), (long) r << 40));
+        }
+        String path = dir.resolve("all").toString();
+        SharedSpark.session().createDataFrame(rows, s).repartition(3).write().parquet(path);
+        org.apache.spark.sql.SparkSession columnar = SharedSpark.session().newSession(), byRows = SharedSpark.session().newSession();
+        columnar.conf().set("spark.sql.parquet.columnarReaderBatchSize", "7");
+        byRows.conf().set("spark.sql.parquet.enableVectorizedReader", "false");
+        String[] cols = {"vec", "d", "arr", "i", "dec", "fa", "l"};
+        for (int blockRows : new int[] {5, 0}) {
+            DistData.Options o = blockRows > 0 ? DistData.options().blockRows(blockRows) : DistData.options();
+            DistData a = load(columnar.read().parquet(path), true, o.sparse(false), cols);
+            DistData b = load(byRows.read().parquet(path), false, o.sparse(false), cols);
+            assertEquals(61, a.rows());
+            assertEquals(b.numPartitions(), a.numPartitions());
+            List<dev.sparkautograd.dist.Block> ba = a.blocks().collect(), bb = b.blocks().collect();
+            assertEquals(bb.size(), ba.size(), "blocks");
+            if (blockRows > 0) assertTrue(ba.size() >= 61 / 5, "blocks of 5 rows: " + ba.size());
+            for (int k = 0; k < ba.size(); k++) {
+                assertEquals(bb.get(k).firstRow(), ba.get(k).firstRow(), "first row of block " + k);
+                for (int c = 0; c < cols.length; c++) {
+                    Tensor ta = ba.get(k).column(c), tb = bb.get(k).column(c);
+                    assertArrayEquals(tb.shape(), ta.shape(), cols[c] + " block " + k);
+                    double[] va = ta.toArray(), vb = tb.toArray();
+                    for (int j = 0; j < va.length; j++) {
+                        assertEquals(Double.doubleToRawLongBits(vb[j]), Double.doubleToRawLongBits(va[j]), cols[c] + " block " + k + " element " + j);
+                    }
+                }
+            }
+        }
+        // Not columnar: in-memory data (and CSV, JSON, or a plan that computes a column) are read as rows.
+        Dataset<Row> computed = SharedSpark.session().read().parquet(path).selectExpr("d * 2 as d2", "i");
+        assertTrue(load(computed, false, "d2", "i").tensor("i").sum().item() == 60 * 61 / 2.0);
+        assertTrue(load(SharedSpark.session().createDataFrame(rows, s), false, "d").rows() == 61);
+    }
+
+    @Test
     void oneCountingJobPerSourceThenOneJobPerStep() {
         // No exchange in the plan (adaptive execution would run a job of its own for a shuffle's map stage).
         Dataset<Row> df = SharedSpark.session().range(0, 20, 1, 4).selectExpr("array(cast(id as double), 1.0d) as x", "cast(id % 2 as double) as y");
@@ -117,52 +189,74 @@ class DistDataTest {
         d[0].unpersist();
     }
 
-    @Test
-    void schemaProblemsFailOnTheDriverBeforeAnyJob() {
-        Dataset<Row> df = df1(schema(field("x", DataTypes.DoubleType), field("name", DataTypes.StringType)),
-                RowFactory.create(1.0, "a"));
+    @ParameterizedTest(name = "parquet {0}")
+    @ValueSource(booleans = {false, true})
+    void schemaProblemsFailOnTheDriverBeforeAnyJob(boolean parquet, @TempDir Path dir) {
+        Dataset<Row> df = source(df1(schema(field("x", DataTypes.DoubleType), field("name", DataTypes.StringType)),
+                RowFactory.create(1.0, "a")), parquet, dir);
         int jobs = DistBehaviourTest.jobsDuring(() -> {
             assertMessage(assertThrows(IllegalArgumentException.class, () -> DistData.fromDataset(df, "x", "nope")), "unknown column 'nope'");
             assertMessage(assertThrows(IllegalArgumentException.class, () -> DistData.fromDataset(df, "name")), "column 'name'", "string");
         });
         assertEquals(0, jobs);
-        DistData d = DistData.fromDataset(df, "x");
+        DistData d = load(df, parquet, "x");
         assertMessage(assertThrows(IllegalArgumentException.class, () -> d.tensor("y")), "no column 'y'");
     }
 
-    @Test
-    void nullCellsNameTheColumnAndRow() {
-        Dataset<Row> df = df1(schema(field("x", DataTypes.DoubleType), field("label", DataTypes.DoubleType)),
-                RowFactory.create(1.0, 0.0), RowFactory.create(2.0, 1.0), RowFactory.create(3.0, null));
-        DistData d = DistData.fromDataset(df, "x", "label");
+    @ParameterizedTest(name = "parquet {0}")
+    @ValueSource(booleans = {false, true})
+    void nullCellsNameTheColumnAndRow(boolean parquet, @TempDir Path dir) {
+        Dataset<Row> df = source(df1(schema(field("x", DataTypes.DoubleType), field("label", DataTypes.DoubleType)),
+                RowFactory.create(1.0, 0.0), RowFactory.create(2.0, 1.0), RowFactory.create(3.0, null)), parquet, dir);
+        DistData d = load(df, parquet, "x", "label");
         assertMessage(assertThrows(IllegalArgumentException.class, () -> d.tensor("x").sum()), "column 'label'", "null", "row 2");
+        // A null array, a null element of an array, a null Vector; the first bad cell in row order is the one named.
+        StructType s = schema(field("n", DataTypes.IntegerType), field("a", DataTypes.createArrayType(DataTypes.DoubleType)),
+                field("v", SQLDataTypes.VectorType()));
+        Object[][] cases = {
+                {RowFactory.create(1, null, Vectors.dense(1, 2)), "column 'a' is null at row 1"},
+                {RowFactory.create(1, new Double[] {1.0, null}, Vectors.dense(1, 2)), "column 'a' has a null element at row 1 (index 1)"},
+                {RowFactory.create(1, new double[] {1, 2}, null), "column 'v' is null at row 1"},
+                {RowFactory.create(null, new double[] {1, 2}, null), "column 'n' is null at row 1"}};
+        for (Object[] c : cases) {
+            Dataset<Row> bad = source(df1(s, RowFactory.create(0, new double[] {0, 1}, Vectors.dense(0, 1)), (Row) c[0],
+                    RowFactory.create(null, null, null)), parquet, dir);
+            DistData b = load(bad, parquet, "n", "a", "v");
+            assertEquals((String) c[1], assertThrows(IllegalArgumentException.class, () -> b.tensor("n").sum()).getMessage());
+        }
     }
 
-    @Test
-    void nonFiniteValuesAreAnErrorUnlessAllowed() {
+    @ParameterizedTest(name = "parquet {0}")
+    @ValueSource(booleans = {false, true})
+    void nonFiniteValuesAreAnErrorUnlessAllowed(boolean parquet, @TempDir Path dir) {
         StructType s = schema(field("features", DataTypes.createArrayType(DataTypes.DoubleType)));
-        Dataset<Row> df = df1(s, RowFactory.create((Object) new double[] {1, 2}), RowFactory.create((Object) new double[] {3, Double.NaN}));
-        DistData d = DistData.fromDataset(df, "features");
+        Dataset<Row> df = source(df1(s, RowFactory.create((Object) new double[] {1, 2}), RowFactory.create((Object) new double[] {3, Double.NaN})), parquet, dir);
+        DistData d = load(df, parquet, "features");
         assertMessage(assertThrows(IllegalArgumentException.class, () -> d.tensor("features").sum()),
                 "column 'features'", "NaN", "row 1", "allowNonFinite");
-        DistData ok = DistData.fromDataset(df, DistData.options().allowNonFinite(true), "features");
+        DistData ok = load(df, parquet, DistData.options().allowNonFinite(true), "features");
         assertTrue(Double.isNaN(ok.tensor("features").sum().item()));
-        Dataset<Row> inf = df1(schema(field("v", DataTypes.DoubleType)), RowFactory.create(Double.POSITIVE_INFINITY));
-        assertMessage(assertThrows(IllegalArgumentException.class, () -> DistData.fromDataset(inf, "v").tensor("v").sum()),
+        Dataset<Row> inf = source(df1(schema(field("v", DataTypes.DoubleType)), RowFactory.create(Double.POSITIVE_INFINITY)), parquet, dir);
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> load(inf, parquet, "v").tensor("v").sum()),
                 "column 'v'", "infinite", "row 0");
+        Dataset<Row> vec = source(df1(schema(field("v", SQLDataTypes.VectorType())), RowFactory.create(Vectors.dense(1, 2)),
+                RowFactory.create(Vectors.dense(Double.NEGATIVE_INFINITY, 0))), parquet, dir);
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> load(vec, parquet, "v").tensor("v").sum()),
+                "column 'v'", "infinite", "row 1 (index 0)");
     }
 
-    @Test
-    void raggedArraysNameTheColumnAndRow() {
+    @ParameterizedTest(name = "parquet {0}")
+    @ValueSource(booleans = {false, true})
+    void raggedArraysNameTheColumnAndRow(boolean parquet, @TempDir Path dir) {
         StructType s = schema(field("a", DataTypes.createArrayType(DataTypes.DoubleType)));
-        Dataset<Row> df = df1(s, RowFactory.create((Object) new double[] {1, 2}), RowFactory.create((Object) new double[] {1, 2}),
-                RowFactory.create((Object) new double[] {1, 2, 3}));
-        DistData d = DistData.fromDataset(df, "a");
+        Dataset<Row> df = source(df1(s, RowFactory.create((Object) new double[] {1, 2}), RowFactory.create((Object) new double[] {1, 2}),
+                RowFactory.create((Object) new double[] {1, 2, 3})), parquet, dir);
+        DistData d = load(df, parquet, "a");
         assertMessage(assertThrows(IllegalArgumentException.class, () -> d.tensor("a").sum()), "column 'a'", "row 2", "ragged");
         // Vectors of different sizes too.
         StructType v = schema(field("v", SQLDataTypes.VectorType()));
-        Dataset<Row> dv = df1(v, RowFactory.create(Vectors.dense(1, 2)), RowFactory.create(Vectors.sparse(3, new int[] {0}, new double[] {1})));
-        assertMessage(assertThrows(IllegalArgumentException.class, () -> DistData.fromDataset(dv, "v").tensor("v").sum()),
+        Dataset<Row> dv = source(df1(v, RowFactory.create(Vectors.dense(1, 2)), RowFactory.create(Vectors.sparse(3, new int[] {0}, new double[] {1}))), parquet, dir);
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> load(dv, parquet, "v").tensor("v").sum()),
                 "column 'v'", "row 1", "ragged");
     }
 

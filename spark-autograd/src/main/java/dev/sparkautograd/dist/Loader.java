@@ -78,9 +78,10 @@ public final class Loader {
     public static Columns fromDataset(Dataset<Row> df, Settings settings, String... columns) {
         RowReader reader = RowReader.forSchema(df.schema(), columns, settings.allowNonFinite(), settings.sparse() == null);
         Dataset<Row> selected = df.select(Arrays.stream(columns).map(df::col).toArray(org.apache.spark.sql.Column[]::new));
-        JavaRDD<InternalRow> rows = selected.queryExecution().toRdd().toJavaRDD();
         String name = "fromDataset " + String.join(", ", columns);
-        List<long[]> counts = Actions.run(() -> rows.mapPartitionsWithIndex((p, it) -> {
+        // Columnar batches when the plan makes them (Parquet); the rows of the plan otherwise, and for sparse blocks.
+        ColumnarReader.Scan scan = ColumnarReader.of(selected, reader);
+        List<long[]> counts = scan != null ? ColumnarReader.count(scan, name) : Actions.run(() -> selected.queryExecution().toRdd().toJavaRDD().mapPartitionsWithIndex((p, it) -> {
             MemoryGuard.Counted<InternalRow> in = new MemoryGuard.Counted<>(it);
             return Collections.singletonList(MemoryGuard.pass(() -> reader.count(in), in, "counting", name, p)).iterator();
         }, true).collect());
@@ -128,6 +129,7 @@ public final class Loader {
         for (int i = 0; i < n; i++) shapes.add(reader.rowShape(i));
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(df.sparkSession().sparkContext());
         if (anySparse) {
+            JavaRDD<InternalRow> rows = selected.queryExecution().toRdd().toJavaRDD();
             int fixedRows = settings.blockRows();
             long blockBytes = settings.blockBytes();
             return new Columns(source(sc, rows, offsets, (p, it) -> reader.sparseBlocks(it, offsets[p], fixedRows, blockBytes), name, settings, blockBytes),
@@ -135,6 +137,12 @@ public final class Loader {
         }
         int perRow = Arrays.stream(widths).sum();
         int blockRows = settings.rowsPerBlock(perRow);
+        if (scan != null) {
+            Expr.Source s = source(sc, scan.batches(), offsets, ColumnarReader.blocks(scan.reader(), offsets, blockRows), name, settings, 8L * blockRows * perRow);
+            s.rdd.setName(name + " " + ColumnarReader.NAME);
+            return new Columns(s, Arrays.asList(columns), shapes);
+        }
+        JavaRDD<InternalRow> rows = selected.queryExecution().toRdd().toJavaRDD();
         return new Columns(source(sc, rows, offsets, (p, it) -> reader.blocks(it, offsets[p], blockRows), name, settings, 8L * blockRows * perRow),
                 Arrays.asList(columns), shapes);
     }

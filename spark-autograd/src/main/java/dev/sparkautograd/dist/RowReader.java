@@ -168,14 +168,14 @@ final class RowReader implements Serializable {
         return out;
     }
 
-    private static long vectorNonZeros(InternalRow s) {
+    static long vectorNonZeros(InternalRow s) {
         ArrayData vals = s.getArray(3);
         long nz = 0;
         for (int j = 0; j < vals.numElements(); j++) if (vals.getDouble(j) != 0) nz++;
         return nz;
     }
 
-    private int cellWidth(InternalRow row, int i) {
+    int cellWidth(InternalRow row, int i) {
         if (kind[i] == ARRAY) return row.getArray(i).numElements();
         InternalRow s = row.getStruct(i, 4);
         return s.getByte(0) == 0 ? s.getInt(1) : s.getArray(3).numElements();
@@ -205,17 +205,27 @@ final class RowReader implements Serializable {
                     b++;
                     next++;
                 }
-                Tensor[] ts = new Tensor[n];
-                for (int i = 0; i < n; i++) {
-                    double[] d = b == blockRows ? buf[i] : Arrays.copyOf(buf[i], b * widths[i]);
-                    ts[i] = Tensor.wrap(d, kind[i] == NUMERIC ? new int[] {b} : new int[] {b, widths[i]}, false);
-                }
-                return new Block(first, ts);
+                return denseBlock(first, buf, b, blockRows);
             }
         };
     }
 
-    private void read(InternalRow row, int i, double[] dst, int off, long r) {
+    /** One dense block of {@code b} rows from {@code first}: a buffer of {@code blockRows} rows per column, trimmed. */
+    Block denseBlock(long first, double[][] buf, int b, int blockRows) {
+        Tensor[] ts = new Tensor[buf.length];
+        for (int i = 0; i < buf.length; i++) {
+            double[] d = b == blockRows ? buf[i] : Arrays.copyOf(buf[i], b * widths[i]);
+            ts[i] = Tensor.wrap(d, kind[i] == NUMERIC ? new int[] {b} : new int[] {b, widths[i]}, false);
+        }
+        return new Block(first, ts);
+    }
+
+    /**
+     * Reads row {@code r} of column {@code i} into {@code dst} at {@code off} with every check (a dense Vector stored
+     * sparse writes only its non-zeros: {@code dst} must be zero there). The columnar reader calls it too, on its
+     * batches' row view, for the cells its bulk copy leaves.
+     */
+    void read(InternalRow row, int i, double[] dst, int off, long r) {
         if (row.isNullAt(i)) throw new BadDataException("column '" + names[i] + "' is null at row " + r);
         switch (kind[i]) {
             case NUMERIC -> dst[off] = check(numeric(row, i), i, r, -1);

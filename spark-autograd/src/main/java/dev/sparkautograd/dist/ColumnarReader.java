@@ -1,0 +1,267 @@
+package dev.sparkautograd.dist;
+
+import dev.sparkautograd.BadDataException;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.function.Function2;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.Attribute;
+import org.apache.spark.sql.catalyst.expressions.NamedExpression;
+import org.apache.spark.sql.execution.ColumnarToRowExec;
+import org.apache.spark.sql.execution.ProjectExec;
+import org.apache.spark.sql.execution.SparkPlan;
+import org.apache.spark.sql.execution.WholeStageCodegenExec;
+import org.apache.spark.sql.execution.vectorized.WritableColumnVector;
+import org.apache.spark.sql.vectorized.ColumnVector;
+import org.apache.spark.sql.vectorized.ColumnarBatch;
+import scala.jdk.javaapi.CollectionConverters;
+
+import java.io.Serializable;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+
+/**
+ * Reads the selected columns of a Dataset from the columnar batches of its scan (the vectorized Parquet reader's)
+ * into the same blocks as {@link RowReader}, copying runs of column values (whole runs of an {@code array<double>}
+ * or dense Vector column's elements at once) instead of converting row by row. The columns, their widths and every
+ * check are the {@link RowReader}'s: a run the bulk copy cannot take (a null, a non-finite value, a ragged array, a
+ * Vector stored sparse, a decimal, vectors it does not know) is read cell by cell through {@link RowReader#read} on
+ * the batch's row view, so values and error messages are the row path's, bit for bit and word for word.
+ *
+ * <p>The scan reuses its batches: everything is copied out of a batch before the next one is asked for.
+ */
+final class ColumnarReader implements Serializable {
+    private static final long serialVersionUID = 1L;
+    /** Elements copied per {@link ColumnVector#getDoubles} call (its copy is a temporary array). */
+    private static final int CHUNK = 1 << 14;
+
+    private final RowReader rows;
+    /** Column {@code i} of the selection is column {@code ordinals[i]} of the batches. */
+    private final int[] ordinals;
+
+    private ColumnarReader(RowReader rows, int[] ordinals) {
+        this.rows = rows;
+        this.ordinals = ordinals;
+    }
+
+    /** The batches of a selection's scan and how to read them. */
+    record Scan(JavaRDD<ColumnarBatch> batches, ColumnarReader reader) {}
+
+    /**
+     * The columnar scan under {@code selected}'s plan, or null when it has none: the plan must be a
+     * {@code ColumnarToRowExec} over a child that supports columnar output, under at most whole-stage codegen and a
+     * projection that only picks and reorders columns (Parquet with the vectorized reader; not in-memory data, CSV,
+     * JSON, or a plan that computes anything).
+     */
+    static Scan of(Dataset<Row> selected, RowReader rows) {
+        SparkPlan top = selected.queryExecution().executedPlan();
+        List<Attribute> wanted = CollectionConverters.asJava(top.output());
+        SparkPlan p = top instanceof WholeStageCodegenExec w ? w.child() : top;
+        if (p instanceof ProjectExec project) {
+            for (NamedExpression e : CollectionConverters.asJava(project.projectList())) if (!(e instanceof Attribute)) return null;
+            p = project.child();
+        }
+        if (!(p instanceof ColumnarToRowExec c) || !c.child().supportsColumnar()) return null;
+        SparkPlan scan = c.child();
+        List<Attribute> has = CollectionConverters.asJava(scan.output());
+        int[] ordinals = new int[wanted.size()];
+        for (int i = 0; i < ordinals.length; i++) {
+            ordinals[i] = -1;
+            for (int j = 0; j < has.size(); j++) if (has.get(j).exprId().equals(wanted.get(i).exprId())) ordinals[i] = j;
+            if (ordinals[i] < 0) return null;
+        }
+        return new Scan(scan.executeColumnar().toJavaRDD(), new ColumnarReader(rows, ordinals));
+    }
+
+    /** Appended to the name of the blocks read from columnar batches (seen in the Spark UI, checked by tests). */
+    static final String NAME = "(columnar batches)";
+
+    /** The counting job over the batches of {@code scan}: per partition, {@link #count}'s array. */
+    static List<long[]> count(Scan scan, String name) {
+        ColumnarReader reader = scan.reader();
+        return Actions.run(() -> scan.batches().mapPartitionsWithIndex((p, it) -> {
+            MemoryGuard.Counted<ColumnarBatch> in = new MemoryGuard.Counted<>(it);
+            return Collections.singletonList(MemoryGuard.pass(() -> reader.count(in, in), in, "counting", name, p)).iterator();
+        }, true).collect());
+    }
+
+    /** The block reader of each partition, for {@code Loader.source} (whose counting input it keeps at the rows read). */
+    static Function2<Integer, Iterator<ColumnarBatch>, Iterator<Block>> blocks(ColumnarReader reader, long[] offsets, int blockRows) {
+        return (p, it) -> reader.blocks(it, offsets[p], blockRows, (MemoryGuard.Counted<?>) it);
+    }
+
+    /** {@code batch}'s columns in the selection's order (a new batch over the same vectors when they differ). */
+    private ColumnarBatch view(ColumnarBatch batch) {
+        boolean same = batch.numCols() == ordinals.length;
+        for (int i = 0; i < ordinals.length && same; i++) same = ordinals[i] == i;
+        if (same) return batch;
+        ColumnVector[] cols = new ColumnVector[ordinals.length];
+        for (int i = 0; i < cols.length; i++) cols[i] = batch.column(ordinals[i]);
+        return new ColumnarBatch(cols, batch.numRows());
+    }
+
+    /**
+     * The counting pass of {@link RowReader#count} over batches (the same array). {@code progress.rows} is kept at
+     * the rows read so far, for the out-of-memory message.
+     */
+    long[] count(Iterator<ColumnarBatch> batches, MemoryGuard.Counted<?> progress) {
+        int n = ordinals.length;
+        long[] out = new long[1 + 3 * n];
+        for (int i = 0; i < n; i++) out[1 + 2 * i] = -1;
+        long r = 0;
+        while (batches.hasNext()) {
+            ColumnarBatch b = view(batches.next());
+            int m = b.numRows();
+            for (int i = 0; i < n; i++) {
+                if (!rows.isVectorLike(i)) continue;
+                ColumnVector v = b.column(i);
+                if (out[1 + 2 * i] < 0) {
+                    for (int k = 0; k < m; k++) {
+                        if (v.isNullAt(k)) continue;
+                        out[1 + 2 * i] = rows.cellWidth(b.getRow(k), i);
+                        out[2 + 2 * i] = r + k;
+                        break;
+                    }
+                }
+                if (rows.countNonZeros && rows.isVector(i)) {
+                    for (int k = 0; k < m; k++) if (!v.isNullAt(k)) out[1 + 2 * n + i] += RowReader.vectorNonZeros(v.getStruct(k));
+                }
+            }
+            r += m;
+            progress.rows = r;
+        }
+        out[0] = r;
+        return out;
+    }
+
+    /**
+     * The dense blocks of one partition whose first row has global index {@code offset}: blocks of
+     * {@code blockRows} rows (the last one shorter), across batch boundaries, as {@link RowReader#blocks} makes them.
+     */
+    Iterator<Block> blocks(Iterator<ColumnarBatch> batches, long offset, int blockRows, MemoryGuard.Counted<?> progress) {
+        int n = ordinals.length;
+        return new Iterator<>() {
+            ColumnarBatch batch;
+            int at;
+            long next = offset;
+
+            @Override
+            public boolean hasNext() {
+                while (batch == null || at == batch.numRows()) {
+                    batch = null;
+                    if (!batches.hasNext()) return false;
+                    batch = view(batches.next());
+                    at = 0;
+                    progress.rows = next - offset + batch.numRows();
+                }
+                return true;
+            }
+
+            @Override
+            public Block next() {
+                if (!hasNext()) throw new NoSuchElementException();
+                double[][] buf = new double[n][];
+                for (int i = 0; i < n; i++) buf[i] = new double[blockRows * rows.widths[i]];
+                int b = 0;
+                long first = next;
+                while (b < blockRows && hasNext()) {
+                    int k = Math.min(blockRows - b, batch.numRows() - at);
+                    copy(batch, at, k, buf, b, next);
+                    b += k;
+                    at += k;
+                    next += k;
+                }
+                return rows.denseBlock(first, buf, b, blockRows);
+            }
+        };
+    }
+
+    /** Rows {@code [at, at + k)} of {@code batch} (global rows from {@code first}) into the buffers from row {@code b}. */
+    private void copy(ColumnarBatch batch, int at, int k, double[][] buf, int b, long first) {
+        try {
+            for (int i = 0; i < buf.length; i++) {
+                int w = rows.widths[i];
+                if (!bulk(batch, i, at, k, buf[i], b * w, first)) {
+                    for (int r = 0; r < k; r++) rows.read(batch.getRow(at + r), i, buf[i], (b + r) * w, first + r);
+                }
+            }
+        } catch (BadDataException e) {
+            // Read column by column, a later row of one column can fail before an earlier row of the next: read the
+            // run row by row to report the first bad cell in row order, as the row path does.
+            for (int r = 0; r < k; r++) {
+                InternalRow row = batch.getRow(at + r);
+                for (int i = 0; i < buf.length; i++) rows.read(row, i, buf[i], (b + r) * rows.widths[i], first + r);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Copies rows {@code [at, at + k)} of column {@code i} into {@code dst} at {@code off} in bulk when every cell
+     * is present and plain (dense, of the right width, contiguous, finite unless allowed); false when it did not,
+     * for the cells to be read one by one (which also names any bad one).
+     */
+    private boolean bulk(ColumnarBatch batch, int i, int at, int k, double[] dst, int off, long first) {
+        ColumnVector v = batch.column(i);
+        if (anyNull(v, at, k)) return false;
+        int w = rows.widths[i];
+        if (!rows.isVectorLike(i)) {
+            if (!numbers(v, rows.type[i], at, k, dst, off)) return false;
+        } else if (!rows.isVector(i)) {
+            if (!arrays(v, rows.type[i], w, at, k, dst, off)) return false;
+        } else {
+            // Vectors: each run of rows stored dense in bulk, each row stored sparse (VectorAssembler's output mixes
+            // them) through RowReader.read, which writes its non-zeros into the still-zero row.
+            ColumnVector kinds = v.getChild(0), values = v.getChild(3);
+            for (int r = 0; r < k; ) {
+                int end = r;
+                while (end < k && kinds.getByte(at + end) == 1) end++;
+                if (end > r && !arrays(values, RowReader.DOUBLE, w, at + r, end - r, dst, off + r * w)) return false;
+                if (end < k) rows.read(batch.getRow(at + end), i, dst, off + end * w, first + end);
+                r = end + 1;
+            }
+        }
+        if (rows.allowNonFinite) return true;
+        for (int j = off, end = off + k * w; j < end; j++) if (!Double.isFinite(dst[j])) return false;
+        return true;
+    }
+
+    /** Rows {@code [at, at + k)} of an array vector whose rows all hold {@code w} elements, contiguous, none null. */
+    private static boolean arrays(ColumnVector v, int type, int w, int at, int k, double[] dst, int off) {
+        if (!(v instanceof WritableColumnVector a)) return false;
+        int start = a.getArrayOffset(at);
+        for (int r = 0; r < k; r++) if (a.getArrayLength(at + r) != w || a.getArrayOffset(at + r) != start + r * w) return false;
+        ColumnVector elements = a.arrayData();
+        return !anyNull(elements, start, k * w) && numbers(elements, type, start, k * w, dst, off);
+    }
+
+    private static boolean anyNull(ColumnVector v, int at, int k) {
+        if (!v.hasNull()) return false;
+        for (int r = at; r < at + k; r++) if (v.isNullAt(r)) return true;
+        return false;
+    }
+
+    /** Values {@code [at, at + count)} of a numeric vector as doubles (false for decimals, read cell by cell). */
+    private static boolean numbers(ColumnVector v, int type, int at, int count, double[] dst, int off) {
+        switch (type) {
+            case RowReader.DOUBLE -> {
+                for (int s = 0; s < count; s += CHUNK) {
+                    int c = Math.min(CHUNK, count - s);
+                    System.arraycopy(v.getDoubles(at + s, c), 0, dst, off + s, c);
+                }
+            }
+            case RowReader.FLOAT -> { for (int j = 0; j < count; j++) dst[off + j] = v.getFloat(at + j); }
+            case RowReader.LONG -> { for (int j = 0; j < count; j++) dst[off + j] = v.getLong(at + j); }
+            case RowReader.INT -> { for (int j = 0; j < count; j++) dst[off + j] = v.getInt(at + j); }
+            case RowReader.SHORT -> { for (int j = 0; j < count; j++) dst[off + j] = v.getShort(at + j); }
+            case RowReader.BYTE -> { for (int j = 0; j < count; j++) dst[off + j] = v.getByte(at + j); }
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+}
