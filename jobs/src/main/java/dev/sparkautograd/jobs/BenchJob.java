@@ -371,9 +371,10 @@ public final class BenchJob extends SparkJob {
             if (blockRows > 0) options.blockRows(blockRows);
             DistData uncached = DistData.fromDataset(spark.read().parquet(path), options, "features", "label");
             Group g = new Group("scan", String.format(Locale.ROOT, "Parquet, not cached: %,d x %d float64 (%.1f MB of Parquet; GB/s of Parquet)",
-                    scanRows, features, bytes / 1e6), bytes, 0, List.of("Spark SQL scan", "autograd scan", "autograd gradient"), rounds);
+                    scanRows, features, bytes / 1e6), bytes, 0, List.of("Spark columnar scan", "Spark SQL scan", "autograd scan", "autograd gradient"), rounds);
             r.groups.add(g);
             interleave(spark.sparkContext(), taskTime, g, List.of(
+                    () -> Scan.columnar(spark, path),
                     () -> Scan.sql(spark, path),
                     () -> Scan.autograd(uncached),
                     () -> Logistic.autograd(uncached, coef)));

@@ -70,6 +70,7 @@ class BenchJobTest {
         assertEquals(1, sum.length);
         assertTrue(sum[0] > 500 && sum[0] < 1500, "about 1000 from the 0/1 labels of 2000 rows: " + sum[0]);
         assertTrue(BenchJob.relativeDifference(scan.timing("autograd scan").result, sum) <= 1e-9, "autograd scan " + scan.timing("autograd scan").result[0]);
+        assertTrue(BenchJob.relativeDifference(scan.timing("Spark columnar scan").result, sum) <= 1e-9, "columnar scan " + scan.timing("Spark columnar scan").result[0]);
         BenchJob.Timing uncached = scan.timing("autograd gradient");
         assertEquals(1 + 7 + 1, uncached.result.length);
         assertTrue(uncached.difference <= 1e-9, "uncached gradient differs from the cached one by " + uncached.difference);
