@@ -102,7 +102,8 @@ final class MemoryGuard {
      * level, the serialized partition Spark unrolls on the heap before it knows whether it fits.
      */
     static String advice(long heap, int tasks, long splitBytes, long blockBytes, boolean cachingInMemory) {
-        long perTask = Math.max(1, (heap - RESERVED) / tasks);
+        // a heap under Spark's minimum of 1.5 x 300 MB runs only with spark.testing.memory: count half of it
+        long perTask = Math.max(1, (heap >= RESERVED * 3 / 2 ? heap - RESERVED : heap / 2) / tasks);
         java.util.List<String> advice = new java.util.ArrayList<>();
         String diskOnly = "cache at DISK_ONLY (each block serialized straight to disk), not MEMORY_AND_DISK_SER or another memory level,"
                 + " which unrolls a partition that does not fit on the heap (DistData.options().autoStorageLevel() chooses DISK_ONLY when the"
