@@ -107,12 +107,13 @@ public final class GenerateJob extends SparkJob {
      * ({@code repeated double array} in the list group: Spark's {@code spark.sql.parquet.writeLegacyFormat}), which
      * readers (Spark's vectorized one included) read as the same {@code array<double>}. Spark's standard three-level
      * list wraps every element in a group of its own, and parquet-mr's record consumer starts and ends that group
-     * per value (field bookkeeping, a repetition level through its run-length encoder): that was the largest part of
-     * {@code generate}'s CPU time (a JFR profile: about 45% of the samples in the writer, 20% in the levels' encoder).
-     * Two-level, each value is one {@code addDouble}: Spark's writer then took about a quarter of the CPU time it
-     * took before (400,000 x 100 rows, CPU seconds beyond a write to Spark's {@code noop} format: 2.5 against 10),
-     * so Spark's own writer stays (the Parquet files, commit protocol and listeners as before) and nothing writes
-     * Parquet's column chunks by hand. The session's other settings are the job's.
+     * per value (its field bookkeeping: {@code startGroup}, {@code endGroup}, {@code FieldsMarker.reset},
+     * {@code BitSet.clear}, {@code writeNullForMissingFieldsAtCurrentLevel}, about 10% of the CPU samples of a JFR
+     * profile of {@code generate}); two-level, each value is one {@code addDouble}. A/B timings on the shared 2-core
+     * machine (load 20-30) were inconclusive: CPU seconds beyond a write to Spark's {@code noop} format, per
+     * 400,000 x 100 rows, 2.5 against 10 in one run and no difference in the next. Spark's own writer stays (the
+     * commit protocol, listeners and footers as before): writing Parquet's column chunks by hand through
+     * parquet-hadoop would still encode a repetition and a definition level per value, the writer's remaining cost.
      */
     static SparkSession twoLevelLists(SparkSession spark) {
         SparkSession s = spark.newSession();
@@ -161,7 +162,7 @@ public final class GenerateJob extends SparkJob {
             syn.dataset(twoLevelLists(spark)).write().mode(SaveMode.ErrorIfExists)
                     .option("parquet.enable.dictionary", "false") // random doubles do not repeat: the dictionary attempt is wasted work
                     .option("parquet.block.size", String.valueOf(ROW_GROUP_BYTES))
-                    // nor do they compress (snappy took 2 of 7.5 CPU seconds per 400,000 x 100 rows for under 1% of the size)
+                    // nor do they compress: snappy saved 1.4% of the size (323.2 against 327.8 MB per 400,000 x 100 rows) for CPU time
                     .option("compression", "none")
                     .parquet(output);
         } finally {
