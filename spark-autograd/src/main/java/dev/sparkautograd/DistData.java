@@ -1,6 +1,8 @@
 package dev.sparkautograd;
 
+import dev.sparkautograd.dist.AutoStorageLevel;
 import dev.sparkautograd.dist.Block;
+import dev.sparkautograd.dist.Expr;
 import dev.sparkautograd.dist.Loader;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -31,6 +33,7 @@ public final class DistData {
         private int blockRows;
         private long blockBytes = 1 << 20;
         private StorageLevel storageLevel;
+        private boolean autoStorageLevel;
         private Boolean sparse;
         private boolean allowNonFinite;
 
@@ -50,6 +53,19 @@ public final class DistData {
         /** Caches the blocks at this level (default: none; each reduction reads the source again). */
         public Options storageLevel(StorageLevel level) {
             storageLevel = level;
+            autoStorageLevel = false;
+            return this;
+        }
+
+        /**
+         * Caches the blocks at {@code MEMORY_AND_DISK_SER} when they fit the executors' storage memory, else at
+         * {@code DISK_ONLY} ({@link AutoStorageLevel}: Spark's unroll of a partition that does not fit can exhaust the
+         * heap at MEMORY_AND_DISK_SER), chosen on the driver once the rows and widths are known (8 bytes per value).
+         * A sparse column's size is not known before it is read: with one, the level is MEMORY_AND_DISK_SER.
+         */
+        public Options autoStorageLevel() {
+            storageLevel = null;
+            autoStorageLevel = true;
             return this;
         }
 
@@ -100,7 +116,7 @@ public final class DistData {
      * and the array widths; bad cells fail the first job that reads them, naming column and row.
      */
     public static DistData fromDataset(Dataset<Row> df, Options options, String... columns) {
-        return new DistData(Loader.fromDataset(df, options.settings(), columns), Arrays.asList(columns));
+        return new DistData(Loader.fromDataset(df, options.settings(), columns), Arrays.asList(columns)).autoPersist(options);
     }
 
     /** Local tensors with the same number of rows, split over {@code numPartitions} partitions (no job runs). */
@@ -110,7 +126,23 @@ public final class DistData {
 
     public static DistData parallelize(JavaSparkContext sc, int numPartitions, Map<String, Tensor> columns, Options options) {
         List<String> names = new ArrayList<>(columns.keySet());
-        return new DistData(Loader.parallelize(sc, numPartitions, names, new ArrayList<>(columns.values()), options.settings()), names);
+        return new DistData(Loader.parallelize(sc, numPartitions, names, new ArrayList<>(columns.values()), options.settings()), names).autoPersist(options);
+    }
+
+    /** {@link Options#autoStorageLevel}: persists at the level chosen for the blocks' size (no job has read them yet). */
+    private DistData autoPersist(Options options) {
+        if (!options.autoStorageLevel) return this;
+        long values = 0;
+        boolean sparse = false;
+        for (Expr e : columns.exprs) {
+            long width = 1;
+            for (int n : e.rowShape()) width *= n;
+            values += width;
+            sparse |= e.isSparse();
+        }
+        long bytes = values * 8 * columns.rows();
+        StorageLevel level = sparse ? StorageLevel.MEMORY_AND_DISK_SER() : AutoStorageLevel.forBlocks(columns.blocks().context(), bytes).level();
+        return persist(level);
     }
 
     // ---- facts -----------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ class LayersTest {
             "OutOfMemoryException");
     /** The front classes of the distributed layer (same package as Tensor, by the API contract). */
     static final Set<String> FRONT = Set.of("DistTensor", "DistData");
-    static final Set<String> PUBLIC_DIST = Set.of("Block", "Expr", "Loader", "AutogradKryoRegistrator");
+    static final Set<String> PUBLIC_DIST = Set.of("Block", "Expr", "Loader", "AutogradKryoRegistrator", "AutoStorageLevel");
 
     private static final Pattern IMPORT = Pattern.compile("(?m)^import (?:static )?(dev\\.sparkautograd\\.[\\w.]+);");
 

@@ -1,59 +1,35 @@
 package dev.sparkautograd.jobs;
 
+import dev.sparkautograd.dist.AutoStorageLevel;
 import org.apache.spark.SparkContext;
-import org.apache.spark.SparkEnv;
 import org.apache.spark.storage.StorageLevel;
-import scala.Tuple2;
 
 /**
- * How train caches its blocks: serialized in memory, spilling to disk ({@code MEMORY_AND_DISK_SER}), when the
- * blocks fit the cluster's storage memory; written straight to disk ({@code DISK_ONLY}) when they do not.
- * <p>
- * Why not always MEMORY_AND_DISK_SER: when a partition does not fit, Spark's MemoryStore has already unrolled
- * part of it serialized on the heap (as much as the storage memory let it, 65 to 113 MB per task in a 512 MB
- * heap); it then writes those bytes to disk, releases their memory from its accounting, and streams the rest of
- * the partition after them, but keeps the unrolled buffers referenced until the whole partition is written. The
- * next task is granted that "free" memory again, so with two tasks the heap holds two hidden unrolls on top of
- * the storage memory and the Parquet readers, and the job dies of OutOfMemoryError (see the README's "Data larger
- * than memory"). DISK_ONLY serializes each block straight into the block's file: a task then holds one block.
+ * How train caches its blocks: the library's automatic level ({@link AutoStorageLevel}: serialized in memory,
+ * spilling to disk, when the blocks fit the cluster's storage memory; straight to disk when they do not; its comment
+ * says why), with the figures it was chosen from for train's {@code cache:} line.
  */
 final class CacheLevel {
     private CacheLevel() {}
 
     /** The level and the figures it was chosen from. */
-    record Choice(StorageLevel level, long blockBytes, long storageBytes) {
-        String describe() {
-            String name = level == StorageLevel.DISK_ONLY() ? "DISK_ONLY" : "MEMORY_AND_DISK_SER";
-            return String.format("%s (%s of blocks, %s of storage memory%s)", name, mb(blockBytes), mb(storageBytes),
-                    level == StorageLevel.DISK_ONLY() ? ": the blocks do not fit, each is written straight to disk" : "");
+    record Choice(AutoStorageLevel auto) {
+        StorageLevel level() {
+            return auto.level();
         }
-    }
 
-    private static String mb(long bytes) {
-        return String.format("%.1f MB", bytes / 1e6);
+        String describe() {
+            return auto.describe();
+        }
     }
 
     /** MEMORY_AND_DISK_SER if {@code blockBytes} fit the executors' storage memory, else DISK_ONLY. */
     static Choice forBlocks(SparkContext sc, long blockBytes) {
-        long storage = storageMemory(sc);
-        return new Choice(blockBytes <= storage ? StorageLevel.MEMORY_AND_DISK_SER() : StorageLevel.DISK_ONLY(), blockBytes, storage);
+        return new Choice(AutoStorageLevel.forBlocks(sc, blockBytes));
     }
 
-    /**
-     * The block managers' memory for cached blocks (Spark's unified memory: what execution does not use), summed
-     * over the executors; the driver's counts only when it is the executor (local mode).
-     */
+    /** The executors' storage memory ({@link AutoStorageLevel#storageMemory}). */
     static long storageMemory(SparkContext sc) {
-        scala.collection.Map<String, Tuple2<Object, Object>> status = sc.getExecutorMemoryStatus();
-        String driver = SparkEnv.get().blockManager().blockManagerId().hostPort();
-        long all = 0, executors = 0;
-        scala.collection.Iterator<Tuple2<String, Tuple2<Object, Object>>> it = status.iterator();
-        while (it.hasNext()) {
-            Tuple2<String, Tuple2<Object, Object>> e = it.next();
-            long max = (Long) e._2()._1();
-            all += max;
-            if (!e._1().equals(driver)) executors += max;
-        }
-        return status.size() > 1 ? executors : all;
+        return AutoStorageLevel.storageMemory(sc);
     }
 }

@@ -82,14 +82,76 @@ final class MemoryGuard {
         StringBuilder m = new StringBuilder("out of memory ").append(what).append(" partition ").append(partition)
                 .append(" of '").append(source).append("'");
         String file = InputFileBlockHolder.getInputFilePath().toString();
-        if (!file.isEmpty()) m.append(" (file ").append(file).append(", ").append(mb(InputFileBlockHolder.getLength())).append(")");
+        long fileBytes = file.isEmpty() ? 0 : InputFileBlockHolder.getLength();
+        if (!file.isEmpty()) m.append(" (file ").append(file).append(", ").append(mb(fileBytes)).append(")");
         m.append(" after ").append(String.format("%,d", rows)).append(" rows");
         if (blockBytes > 0) m.append(" in blocks of ").append(mb(blockBytes));
-        m.append(", in a heap of ").append(mb(Runtime.getRuntime().maxMemory()));
-        m.append(" (").append(e.getMessage()).append("): give the executors more memory (spark.executor.memory; -Xmx in local mode),"
-                + " read the data in more, smaller partitions (smaller files, or spark.sql.files.maxPartitionBytes),"
-                + " or cache at a level that spills serialized blocks to disk (MEMORY_AND_DISK_SER, DISK_ONLY)");
+        long heap = Runtime.getRuntime().maxMemory();
+        int tasks = concurrentTasks();
+        m.append(", in a heap of ").append(mb(heap)).append(" shared by ").append(tasks).append(tasks == 1 ? " task" : " tasks");
+        m.append(" (").append(e.getMessage()).append("): ").append(advice(heap, tasks, fileBytes, blockBytes, cachingInMemory()));
         return new OutOfMemoryException(m.toString(), e);
+    }
+
+    /** Spark's reserved memory, which no task gets. */
+    private static final long RESERVED = 300L << 20;
+
+    /**
+     * What to change, most likely first for the sizes at hand. A task gets about {@code (heap - 300 MB) / tasks}; it
+     * holds its input split's current Parquet row group (at most the split), two blocks, and when it caches at a memory
+     * level, the serialized partition Spark unrolls on the heap before it knows whether it fits.
+     */
+    static String advice(long heap, int tasks, long splitBytes, long blockBytes, boolean cachingInMemory) {
+        // a heap under Spark's minimum of 1.5 x 300 MB runs only with spark.testing.memory: count half of it
+        long perTask = Math.max(1, (heap >= RESERVED * 3 / 2 ? heap - RESERVED : heap / 2) / tasks);
+        java.util.List<String> advice = new java.util.ArrayList<>();
+        String diskOnly = "cache at DISK_ONLY (each block serialized straight to disk), not MEMORY_AND_DISK_SER or another memory level,"
+                + " which unrolls a partition that does not fit on the heap (DistData.options().autoStorageLevel() chooses DISK_ONLY when the"
+                + " blocks exceed the storage memory)";
+        if (cachingInMemory) advice.add(diskOnly);
+        long partitionTarget = Math.max(1L << 20, perTask / 4);
+        String partitions = "read the data in more, smaller partitions, of at most " + mb(partitionTarget) + " each for " + tasks
+                + (tasks == 1 ? " task" : " tasks") + " in this heap (smaller files, or spark.sql.files.maxPartitionBytes where files are split)";
+        boolean bigSplit = splitBytes > perTask / 4;
+        if (bigSplit) advice.add(partitions);
+        if (blockBytes > perTask / 8) advice.add("make the blocks smaller (DistData.options().blockBytes, now " + mb(blockBytes) + ")");
+        long suggested = Math.max(2 * heap, RESERVED + (long) tasks * 4 * Math.max(splitBytes, 2 * blockBytes));
+        advice.add("give the executors more memory, about " + mb(roundUp(suggested, 256L << 20)) + " for " + tasks
+                + (tasks == 1 ? " task" : " tasks") + (splitBytes > 0 ? " reading " + mb(splitBytes) + " at a time" : "")
+                + " (spark.executor.memory, or -Xmx in local mode)");
+        if (!bigSplit) advice.add(partitions);
+        if (!cachingInMemory) advice.add("if the data are cached, " + diskOnly);
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < advice.size(); i++) out.append(i == 0 ? "" : i == advice.size() - 1 ? "; or " : "; ").append(advice.get(i));
+        return out.toString();
+    }
+
+    private static long roundUp(long bytes, long unit) {
+        return (bytes + unit - 1) / unit * unit;
+    }
+
+    /** Tasks an executor runs at once: N of local[N], the cores of local[*], else spark.executor.cores (default 1). */
+    private static int concurrentTasks() {
+        org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
+        if (env == null) return 1;
+        String master = env.conf().get("spark.master", "");
+        java.util.regex.Matcher local = java.util.regex.Pattern.compile("local\\[(\\d+|\\*)(?:,\\d+)?]").matcher(master);
+        int cores = local.matches() ? (local.group(1).equals("*") ? Runtime.getRuntime().availableProcessors() : Integer.parseInt(local.group(1)))
+                : master.equals("local") ? 1 : env.conf().getInt("spark.executor.cores", 1);
+        int perTask = env.conf().getInt("spark.task.cpus", 1);
+        return Math.max(1, cores / Math.max(1, perTask));
+    }
+
+    /** Whether the failing read is Spark caching the partition at a memory level (its MemoryStore unrolling it). */
+    private static boolean cachingInMemory() {
+        try {
+            for (StackTraceElement f : Thread.currentThread().getStackTrace()) {
+                if (f.getClassName().startsWith("org.apache.spark.storage.memory.MemoryStore") && f.getMethodName().startsWith("putIterator")) return true;
+            }
+        } catch (OutOfMemoryError again) {
+            // no room even for the stack: say nothing about it
+        }
+        return false;
     }
 
     /** Throws {@code t} as it is (Spark's readers throw checked exceptions through iterators). */

@@ -90,7 +90,7 @@ public final class Synthetic implements Serializable {
 
     /** The rows of partition {@code p}, generated lazily, {@value #CHUNK} at a time. */
     public Iterator<Row> partition(int p) {
-        Random r = new Random(seed * 0x9E3779B97F4A7C15L + 31L * p + 17);
+        Random r = new SequentialRandom(seed * 0x9E3779B97F4A7C15L + 31L * p + 17); // java.util.Random's values, faster
         dev.sparkautograd.nn.Module teacher = model.module(teacher());
         long total = rowsIn(p);
         int d = model.features();

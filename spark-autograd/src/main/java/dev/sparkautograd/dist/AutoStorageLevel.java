@@ -1,0 +1,61 @@
+package dev.sparkautograd.dist;
+
+import org.apache.spark.SparkContext;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.storage.StorageLevel;
+import scala.Tuple2;
+
+/**
+ * The storage level for caching blocks of a known size: serialized in memory, spilling to disk
+ * ({@code MEMORY_AND_DISK_SER}), when they fit the executors' storage memory; written straight to disk
+ * ({@code DISK_ONLY}) when they do not. {@code DistData.options().autoStorageLevel()} and train's cache use it.
+ * <p>
+ * Why not always MEMORY_AND_DISK_SER: when a partition does not fit, Spark's MemoryStore has already unrolled
+ * part of it serialized on the heap (as much as the storage memory let it, 65 to 113 MB per task in a 512 MB
+ * heap); it then writes those bytes to disk, releases their memory from its accounting, and streams the rest of
+ * the partition after them, but keeps the unrolled buffers referenced until the whole partition is written. The
+ * next task is granted that "free" memory again, so with two tasks the heap holds two hidden unrolls on top of
+ * the storage memory and the Parquet readers, and the job dies of OutOfMemoryError (see the README's "Data larger
+ * than memory"). DISK_ONLY serializes each block straight into the block's file: a task then holds one block.
+ *
+ * @param level        the chosen level
+ * @param blockBytes   the blocks' size it was chosen for
+ * @param storageBytes the executors' storage memory it was compared with
+ */
+public record AutoStorageLevel(StorageLevel level, long blockBytes, long storageBytes) {
+
+    /** MEMORY_AND_DISK_SER if {@code blockBytes} fit the executors' storage memory, else DISK_ONLY. */
+    public static AutoStorageLevel forBlocks(SparkContext sc, long blockBytes) {
+        long storage = storageMemory(sc);
+        return new AutoStorageLevel(blockBytes <= storage ? StorageLevel.MEMORY_AND_DISK_SER() : StorageLevel.DISK_ONLY(), blockBytes, storage);
+    }
+
+    /**
+     * The block managers' memory for cached blocks (Spark's unified memory: what execution does not use), summed
+     * over the executors; the driver's counts only when it is the executor (local mode).
+     */
+    public static long storageMemory(SparkContext sc) {
+        scala.collection.Map<String, Tuple2<Object, Object>> status = sc.getExecutorMemoryStatus();
+        String driver = SparkEnv.get().blockManager().blockManagerId().hostPort();
+        long all = 0, executors = 0;
+        scala.collection.Iterator<Tuple2<String, Tuple2<Object, Object>>> it = status.iterator();
+        while (it.hasNext()) {
+            Tuple2<String, Tuple2<Object, Object>> e = it.next();
+            long max = (Long) e._2()._1();
+            all += max;
+            if (!e._1().equals(driver)) executors += max;
+        }
+        return status.size() > 1 ? executors : all;
+    }
+
+    /** E.g. {@code DISK_ONLY (2181.6 MB of blocks, 133.4 MB of storage memory: the blocks do not fit, each is written straight to disk)}. */
+    public String describe() {
+        boolean disk = level.equals(StorageLevel.DISK_ONLY());
+        return String.format("%s (%s of blocks, %s of storage memory%s)", disk ? "DISK_ONLY" : "MEMORY_AND_DISK_SER", mb(blockBytes), mb(storageBytes),
+                disk ? ": the blocks do not fit, each is written straight to disk" : "");
+    }
+
+    private static String mb(long bytes) {
+        return String.format("%.1f MB", bytes / 1e6);
+    }
+}

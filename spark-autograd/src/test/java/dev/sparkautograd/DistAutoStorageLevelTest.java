@@ -1,0 +1,104 @@
+package dev.sparkautograd;
+
+import dev.sparkautograd.dist.AutoStorageLevel;
+import dev.sparkautograd.testing.SharedSpark;
+import org.apache.spark.SparkContext;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code DistData.options().autoStorageLevel()}: MEMORY_AND_DISK_SER when the blocks fit the executors' storage
+ * memory, DISK_ONLY when they do not (Spark's unroll of a partition that does not fit can exhaust the heap).
+ */
+class DistAutoStorageLevelTest {
+
+    private static final StructType XY = new StructType()
+            .add("x", SQLDataTypes.VectorType(), false)
+            .add("y", DataTypes.DoubleType, false);
+
+    /** {@code rows} rows of a Vector column {@code width} wide with one non-zero each: dense blocks of 8 * rows * (width + 1) bytes. */
+    private static Dataset<Row> wide(int rows, int width) {
+        List<Row> out = new ArrayList<>();
+        for (int i = 0; i < rows; i++) out.add(RowFactory.create(Vectors.sparse(width, new int[]{i}, new double[]{i + 1}), (double) i));
+        return SharedSpark.session().createDataFrame(out, XY);
+    }
+
+    @Test
+    void cachesInMemoryWhenTheBlocksFitAndStraightOnDiskWhenNot() {
+        SparkContext sc = SharedSpark.session().sparkContext();
+        long storage = AutoStorageLevel.storageMemory(sc);
+        // local mode: the driver's block manager is the executor; Spark gives it 0.6 of the heap above 300 MB
+        assertTrue(storage > 0 && storage < Runtime.getRuntime().maxMemory(), storage + " bytes of storage memory");
+        int width = 100_000_000; // 800 MB per dense row: the counting job sees the width, no block is ever built here
+        int over = (int) (storage / (8L * width)) + 2;
+        record Case(String what, Supplier<DistData> data, StorageLevel expected) {}
+        Case[] cases = {
+                new Case("1,000 x 5 local rows", () -> DistData.parallelize(SharedSpark.jsc(), 2,
+                        Map.of("x", Tensor.arange(5000).reshape(1000, 5), "y", Tensor.arange(1000)), DistData.options().autoStorageLevel()),
+                        StorageLevel.MEMORY_AND_DISK_SER()),
+                new Case("3 dense rows of " + width, () -> DistData.fromDataset(wide(3, width),
+                        DistData.options().sparse(false).autoStorageLevel(), "x", "y"),
+                        3L * 8 * (width + 1) <= storage ? StorageLevel.MEMORY_AND_DISK_SER() : StorageLevel.DISK_ONLY()),
+                new Case(over + " dense rows of " + width + " (more than the storage memory)", () -> DistData.fromDataset(wide(over, width),
+                        DistData.options().sparse(false).autoStorageLevel(), "x", "y"), StorageLevel.DISK_ONLY()),
+                new Case("the same, sparse (size unknown before reading)", () -> DistData.fromDataset(wide(over, width),
+                        DistData.options().sparse(true).autoStorageLevel(), "x", "y"), StorageLevel.MEMORY_AND_DISK_SER()),
+                new Case("an explicit level after autoStorageLevel()", () -> DistData.fromDataset(wide(over, width),
+                        DistData.options().sparse(false).autoStorageLevel().storageLevel(StorageLevel.MEMORY_ONLY()), "x", "y"),
+                        StorageLevel.MEMORY_ONLY()),
+                new Case("autoStorageLevel() after an explicit level", () -> DistData.fromDataset(wide(over, width),
+                        DistData.options().sparse(false).storageLevel(StorageLevel.MEMORY_ONLY()).autoStorageLevel(), "x", "y"),
+                        StorageLevel.DISK_ONLY()),
+        };
+        for (Case c : cases) {
+            DistData d = c.data.get();
+            try {
+                assertEquals(c.expected, d.blocks().getStorageLevel(), c.what + ", " + storage + " bytes of storage memory");
+            } finally {
+                d.unpersist();
+            }
+        }
+        // the data read through the automatic level are the data
+        DistData small = cases[0].data.get();
+        try {
+            assertEquals(5000L * 4999 / 2, small.tensor("x").sum().item(), 0.0);
+            assertEquals(StorageLevel.MEMORY_AND_DISK_SER(), small.blocks().getStorageLevel());
+        } finally {
+            small.unpersist();
+        }
+    }
+
+    @Test
+    void theLevelFollowsTheStorageMemory() {
+        SparkContext sc = SharedSpark.session().sparkContext();
+        long storage = AutoStorageLevel.storageMemory(sc);
+        Object[][] cases = {
+                {1L, StorageLevel.MEMORY_AND_DISK_SER()},
+                {storage, StorageLevel.MEMORY_AND_DISK_SER()},
+                {storage + 1, StorageLevel.DISK_ONLY()},
+                {4 * storage, StorageLevel.DISK_ONLY()},
+        };
+        for (Object[] c : cases) {
+            AutoStorageLevel choice = AutoStorageLevel.forBlocks(sc, (Long) c[0]);
+            assertEquals(c[1], choice.level(), () -> c[0] + " bytes of blocks, " + storage + " of storage memory");
+            assertEquals(storage, choice.storageBytes());
+            assertEquals(c[1] == StorageLevel.DISK_ONLY(), choice.describe().startsWith("DISK_ONLY ("), choice::describe);
+            assertTrue(choice.describe().contains(String.format("%.1f MB of blocks, %.1f MB of storage memory", (Long) c[0] / 1e6, storage / 1e6)), choice::describe);
+        }
+    }
+}
