@@ -317,6 +317,11 @@ public final class Block implements Serializable {
             return data.clone();
         }
 
+        /** The stored array itself (for kernels that read it; do not modify). */
+        public float[] dataUnsafe() {
+            return data;
+        }
+
         /** The same values as a float64 tensor (exact). */
         public Tensor widen() {
             double[] d = new double[data.length];
