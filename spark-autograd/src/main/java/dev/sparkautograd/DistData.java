@@ -27,7 +27,10 @@ import java.util.Map;
  */
 public final class DistData {
 
-    /** Reading options: rows per block, storage level, whether NaN/Inf are allowed. */
+    /** How a DistData stores its dense array columns: float64 (the default) or float32 (half the bytes). */
+    public enum Dtype { FLOAT64, FLOAT32 }
+
+    /** Reading options: rows per block, storage level, whether NaN/Inf are allowed, sparse or dense, dtype. */
     public static final class Options implements Serializable {
         private static final long serialVersionUID = 1L;
         private int blockRows;
@@ -36,6 +39,7 @@ public final class DistData {
         private boolean autoStorageLevel;
         private Boolean sparse;
         private boolean allowNonFinite;
+        private Dtype dtype = Dtype.FLOAT64;
 
         /** Rows per block (default: as many as fit about {@link #blockBytes} bytes, 1 MB, as MLlib's InstanceBlock). */
         public Options blockRows(int rows) {
@@ -85,8 +89,22 @@ public final class DistData {
             return this;
         }
 
+        /**
+         * {@link Dtype#FLOAT32}: dense array and vector columns ({@code [N, d]} and wider: the features) are stored as
+         * {@code float} (half the bytes cached and read), each block converted as it is read; scalar columns (labels,
+         * weights, ids) and sparse ones stay float64, as do parameters, gradients and every reduction. Ops read a
+         * float32 block widened to float64 (exact); a reduction's fused {@code X w} and {@code X^T g} for a vector
+         * {@code w} read the floats directly. Values are rounded to float once, when read (relative error at most
+         * 2^-24 each); a finite value beyond float's range is an error naming column and row.
+         */
+        public Options dtype(Dtype dtype) {
+            if (dtype == null) throw new IllegalArgumentException("dtype must be FLOAT64 or FLOAT32, got null");
+            this.dtype = dtype;
+            return this;
+        }
+
         Loader.Settings settings() {
-            return new Loader.Settings(blockRows, blockBytes, storageLevel, allowNonFinite, sparse);
+            return new Loader.Settings(blockRows, blockBytes, storageLevel, allowNonFinite, sparse, dtype == Dtype.FLOAT32);
         }
     }
 

@@ -55,7 +55,10 @@ import java.util.concurrent.atomic.AtomicLong;
                 "    give their FLOP/s;",
                 "  step overhead: loss+gradient on 4 partitions of 10 rows: spark-autograd, MLlib's",
                 "    way and a bare treeAggregate of the same blocks (the floor).",
-                "Fails (exit 1) if the implementations' gradients differ by more than 1e-9 (relative)."})
+                "  float32 blocks (--no-float32 skips them): the logistic and MLP gradients over a",
+                "    float32 copy of the data against float64 and MLlib;",
+                "Fails (exit 1) if the implementations' gradients differ by more than 1e-9 (relative;",
+                "float32 rows against float64: 1e-6)."})
 public final class BenchJob extends SparkJob {
 
     @Option(names = "--rows", paramLabel = "N", description = "Rows of the logistic data (default: ${DEFAULT-VALUE}).")
@@ -111,11 +114,27 @@ public final class BenchJob extends SparkJob {
     @Option(names = "--seed", description = "Seed of the data and parameters (default: ${DEFAULT-VALUE}).")
     long seed = 42;
 
+    @Option(names = "--float32", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Also time the logistic and MLP gradients over float32 blocks (DistData.Dtype.FLOAT32, --dtype float32)"
+                    + " against float64 and MLlib, on a float32 copy of the same data cached beside it; --no-float32 skips them (default: on).")
+    boolean float32 = true;
+
     @Option(names = "--json", description = "Print the results as one JSON object instead of the table.")
     boolean json;
 
     /** Relative (max-norm) gradient difference above which the job fails. */
     public static final double AGREEMENT = 1e-9;
+
+    /**
+     * The same for an implementation over float32 blocks against float64 on the original data. Each feature is
+     * rounded to float once (relative error u <= 2^-24 = 6.0e-8, of random sign on data not on a binary grid); the
+     * logistic gradient {@code mean((s(m) - y) x)} then moves by at most {@code u (|w|_1 / 4 + 1)} an entry if every
+     * rounding were aligned, but random-sign errors average down as {@code 1/sqrt(rows)}: about
+     * {@code u / sqrt(rows)} relative, 1e-9 for the tests' 1,500-3,000 rows, measured 3e-11 (logistic) and 1e-10 (MLP)
+     * on the bench's 500,000 and 200,000 rows. 1e-6 leaves a margin of ~1000 over that and still fails a lost or
+     * doubled block (~1/blocks), a wrong row or a float32 rounding of the accumulators (~1e-7 per sum, growing).
+     */
+    public static final double FLOAT32_AGREEMENT = 1e-6;
 
     @Override
     protected void validate() {
@@ -149,6 +168,8 @@ public final class BenchJob extends SparkJob {
         public double[] result;
         /** Max-norm relative difference of {@link #result} from the group's reference. */
         public double difference;
+        /** The largest {@link #difference} that agrees ({@link #AGREEMENT}, or {@link #FLOAT32_AGREEMENT} for float32 rows). */
+        public double tolerance = AGREEMENT;
 
         Timing(String name, int rounds) {
             this.name = name;
@@ -210,7 +231,7 @@ public final class BenchJob extends SparkJob {
         }
 
         public boolean agree() {
-            return groups.stream().allMatch(g -> g.timings.stream().allMatch(t -> t.difference <= AGREEMENT));
+            return groups.stream().allMatch(g -> g.timings.stream().allMatch(t -> t.difference <= t.tolerance));
         }
     }
 
@@ -269,6 +290,7 @@ public final class BenchJob extends SparkJob {
                         () -> Logistic.mllib(jsc, data, coef),
                         () -> Logistic.handwritten(jsc, data, coef),
                         () -> Logistic.autograd(data, coef, false)));
+                if (float32) logisticFloat32(spark, r, taskTime, data, coef);
             } finally {
                 data.unpersist();
             }
@@ -285,6 +307,7 @@ public final class BenchJob extends SparkJob {
                     interleave(sc, taskTime, g, List.of(
                             () -> Mlp.autograd(mlpData, params, hidden),
                             () -> Mlp.handwritten(jsc, mlpData, params, hidden)));
+                    if (float32) mlpFloat32(spark, r, taskTime, mlpData, params);
                 } finally {
                     mlpData.unpersist();
                 }
@@ -327,10 +350,59 @@ public final class BenchJob extends SparkJob {
         return r;
     }
 
+    /**
+     * The logistic rows over float32 blocks: a float32 copy of {@code f64}'s data cached beside it, spark-autograd on
+     * it against spark-autograd on float64 (the reference), MLlib (float64: its InstanceBlocks hold doubles) and the
+     * hand-written pass reading the floats. float32 rows agree to {@link #FLOAT32_AGREEMENT}.
+     */
+    private void logisticFloat32(SparkSession spark, Report r, TaskTime taskTime, DistData f64, double[] coef) throws Exception {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        DistData f32 = data(spark, rows, r.partitions, seed, DistData.Dtype.FLOAT32);
+        try {
+            Group g = new Group("logistic-float32", String.format(Locale.ROOT, "Logistic loss+gradient, %,d x %d, float32 blocks vs float64 (autograd: spark-autograd)",
+                    rows, features), rows * (features * 4L + 8), 1,
+                    List.of("autograd f32", "autograd f64", "MLlib", "hand-written f32"), rounds);
+            g.timing("autograd f32").tolerance = FLOAT32_AGREEMENT;
+            g.timing("hand-written f32").tolerance = FLOAT32_AGREEMENT;
+            r.groups.add(g);
+            interleave(spark.sparkContext(), taskTime, g, List.of(
+                    () -> Logistic.autograd(f32, coef),
+                    () -> Logistic.autograd(f64, coef),
+                    () -> Logistic.mllib(jsc, f64, coef),
+                    () -> Logistic.handwrittenFloat32(jsc, f32, coef)));
+        } finally {
+            f32.unpersist();
+        }
+    }
+
+    /** The MLP rows over float32 blocks: spark-autograd on a float32 copy of the data against float64 (the reference) and the hand-written backward. */
+    private void mlpFloat32(SparkSession spark, Report r, TaskTime taskTime, DistData f64, double[] params) throws Exception {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        DistData f32 = data(spark, mlpRows, r.partitions, seed + 2, DistData.Dtype.FLOAT32);
+        try {
+            Group g = new Group("mlp-float32", String.format(Locale.ROOT, "MLP %d -> %d tanh -> 1, gradient, %,d rows, float32 blocks vs float64 (autograd: spark-autograd)",
+                    features, hidden, mlpRows), mlpRows * (features * 4L + 8), 1,
+                    List.of("autograd f32", "autograd f64", "hand-written"), rounds);
+            g.flops = Mlp.flops(mlpRows, features, hidden);
+            g.timing("autograd f32").tolerance = FLOAT32_AGREEMENT;
+            r.groups.add(g);
+            interleave(spark.sparkContext(), taskTime, g, List.of(
+                    () -> Mlp.autograd(f32, params, hidden),
+                    () -> Mlp.autograd(f64, params, hidden),
+                    () -> Mlp.handwritten(jsc, f64, params, hidden)));
+        } finally {
+            f32.unpersist();
+        }
+    }
+
     /** Cached data: {@code features} [n, d] uniform in [-1, 1] (steps of 0.001) and a 0/1 {@code label}. */
     private DistData data(SparkSession spark, long n, int parts, long dataSeed) {
+        return data(spark, n, parts, dataSeed, DistData.Dtype.FLOAT64);
+    }
+
+    private DistData data(SparkSession spark, long n, int parts, long dataSeed, DistData.Dtype dtype) {
         Dataset<Row> df = dataFrame(spark, n, parts, dataSeed);
-        DistData.Options options = DistData.options().storageLevel(StorageLevel.MEMORY_ONLY());
+        DistData.Options options = DistData.options().storageLevel(StorageLevel.MEMORY_ONLY()).dtype(dtype);
         if (blockRows > 0) options.blockRows(blockRows);
         DistData data = DistData.fromDataset(df, options, "features", "label");
         data.blocks().count(); // materialize the cache outside the measurements
@@ -484,7 +556,8 @@ public final class BenchJob extends SparkJob {
         out.println();
         out.println("tasks s/sl: the tasks' executorRunTime summed, per task slot (kernel time); outside s: median minus that");
         out.println("(scheduling, broadcast, result reduce, driver). grad diff: max |g - g_ref| / max |g_ref| over loss and gradient.");
-        out.println(r.agree() ? "gradients agree (relative difference <= 1e-9)" : "GRADIENTS DIFFER (relative difference > 1e-9)");
+        out.println(r.agree() ? "gradients agree (relative difference <= 1e-9; float32 rows against float64: <= 1e-6)"
+                : "GRADIENTS DIFFER (relative difference > 1e-9; float32 rows against float64: > 1e-6)");
     }
 
     static String toJson(Report r) {

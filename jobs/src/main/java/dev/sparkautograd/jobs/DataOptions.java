@@ -65,6 +65,11 @@ public final class DataOptions {
     @Option(names = "--allow-non-finite", description = "Accept NaN and infinite feature values (and linear regression labels); by default they are an error naming file, line and column.")
     boolean allowNonFinite;
 
+    public enum Dtype { float64, float32 }
+
+    @Option(names = "--dtype", paramLabel = "TYPE", description = "How the features are held in memory: float64, or float32 (half the bytes cached and read; values rounded to float once, when read; labels, parameters, gradients and sums stay float64) (default: ${DEFAULT-VALUE}).")
+    Dtype dtype = Dtype.float64;
+
     @Option(names = "--generate", paramLabel = "N", description = "Instead of --input: generate N rows in memory (as generate does, from --seed and --partitions).")
     long generate = -1;
 
@@ -106,7 +111,8 @@ public final class DataOptions {
      * unless {@code --classes} is given, its number of classes. {@code level}: cache the blocks (null: no).
      */
     Input load(SparkSession spark, ModelOptions m, StorageLevel level) {
-        DistData.Options options = DistData.options().allowNonFinite(allowNonFinite);
+        DistData.Options options = DistData.options().allowNonFinite(allowNonFinite)
+                .dtype(dtype == Dtype.float32 ? DistData.Dtype.FLOAT32 : DistData.Dtype.FLOAT64);
         if (level != null) options.storageLevel(level);
         Synthetic syn = synthetic(spark, m);
         if (syn != null) {

@@ -53,6 +53,19 @@ class BenchJobTest {
                 "autograd MLP differs by " + mlp.timing("spark-autograd").difference);
         // the MLP rows' FLOP count: 4 n d h + 4 n h
         assertEquals(4.0 * 1100 * 7 * 5 + 4.0 * 1100 * 5, mlp.flops);
+        // float32 rows: the same loss and gradient as float64 up to the rounding of the features to float
+        // (BenchJob.FLOAT32_AGREEMENT's bound); float64 rows of those groups exactly as above
+        BenchJob.Group lf = r.group("logistic-float32");
+        assertEquals(java.util.List.of("autograd f32", "autograd f64", "MLlib", "hand-written f32"), lf.timings.stream().map(t -> t.name).toList());
+        assertTrue(BenchJob.relativeDifference(lf.timing("autograd f64").result, ref) <= 1e-9);
+        BenchJob.Group mf = r.group("mlp-float32");
+        assertTrue(BenchJob.relativeDifference(mf.timing("autograd f64").result, mref) <= 1e-9);
+        assertEquals(mlp.flops, mf.flops);
+        for (BenchJob.Timing t : java.util.List.of(lf.timing("autograd f32"), lf.timing("hand-written f32"), mf.timing("autograd f32"))) {
+            assertEquals(BenchJob.FLOAT32_AGREEMENT, t.tolerance);
+            // rounding moved the result (the data are not float-representable), by about u = 6e-8 relative, not more
+            assertTrue(t.difference > 0 && t.difference <= BenchJob.FLOAT32_AGREEMENT, t.name + " differs from float64 by " + t.difference);
+        }
         // step overhead: spark-autograd, MLlib's way and the bare treeAggregate compute the same loss and gradient
         BenchJob.Group step = r.group("step-overhead");
         assertEquals(java.util.List.of("spark-autograd", "MLlib", "treeAggregate"), step.timings.stream().map(t -> t.name).toList());
@@ -126,6 +139,8 @@ class BenchJobTest {
         assertTrue(table.contains("DGEMM: "), table);
         assertTrue(table.contains("Step overhead: logistic loss+gradient, 40 rows x 7 in 4 partitions"), table);
         assertTrue(table.contains("| treeAggregate    |"), table);
+        assertTrue(table.contains("Logistic loss+gradient, 3,000 x 7, float32 blocks"), table);
+        assertTrue(table.contains("| autograd f32     |") && table.contains("| hand-written f32 |"), table);
 
         StringWriter js = new StringWriter();
         String[] jargs = with(args, "--json");
@@ -139,7 +154,39 @@ class BenchJobTest {
         assertTrue(j.contains("\"step-overhead\":{\"title\":"), j);
         assertTrue(j.contains("\"treeAggregate\":{\"medianSeconds\":"), j);
         assertTrue(j.contains("\"blasLibrary\":"), j);
+        assertTrue(j.contains("\"logistic-float32\":{\"title\":"), j);
+        assertTrue(j.contains("\"autograd f32\":{\"medianSeconds\":"), j);
+        assertTrue(j.contains("\"hand-written f32\":{\"medianSeconds\":"), j);
         assertEquals(1, j.lines().count(), j);
+    }
+
+    /**
+     * On data whose features are floats already (rounded in SQL), float32 and float64 blocks hold the same numbers:
+     * the float32 implementations then agree with the float64 ones (and MLlib) to summation order, 1e-12, so the
+     * float32 rows' larger difference in the bench is the rounding of the inputs and nothing else.
+     */
+    @Test
+    void float32ImplementationsEqualFloat64OnFloatRepresentableData() {
+        org.apache.spark.sql.SparkSession spark = SharedSpark.session();
+        org.apache.spark.api.java.JavaSparkContext jsc = org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark.sparkContext());
+        org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> df = spark.range(0, 2000, 1, 3).selectExpr(
+                "transform(sequence(0, 6), i -> CAST(CAST((pmod(hash(id, i, 3L), 20001) - 10000) / 3000.0 AS FLOAT) AS DOUBLE)) AS features",
+                "CAST(pmod(hash(id, 5L), 2) AS DOUBLE) AS label");
+        dev.sparkautograd.DistData f64 = dev.sparkautograd.DistData.fromDataset(df, dev.sparkautograd.DistData.options().blockRows(300), "features", "label");
+        dev.sparkautograd.DistData f32 = dev.sparkautograd.DistData.fromDataset(df, dev.sparkautograd.DistData.options().blockRows(300)
+                .dtype(dev.sparkautograd.DistData.Dtype.FLOAT32), "features", "label");
+        assertTrue(f32.blocks().first().isFloat32(0));
+        double[] coef = dev.sparkautograd.Tensor.randn(9, 8).mul(0.3).toArray();
+        double[] ref = dev.sparkautograd.jobs.bench.Logistic.autograd(f64, coef);
+        for (double[] other : java.util.List.of(dev.sparkautograd.jobs.bench.Logistic.autograd(f32, coef),
+                dev.sparkautograd.jobs.bench.Logistic.handwrittenFloat32(jsc, f32, coef), dev.sparkautograd.jobs.bench.Logistic.mllib(jsc, f64, coef))) {
+            assertTrue(BenchJob.relativeDifference(other, ref) <= 1e-12, "differs by " + BenchJob.relativeDifference(other, ref));
+        }
+        double[] params = dev.sparkautograd.jobs.bench.Mlp.init(7, 5, 3);
+        double[] mref = dev.sparkautograd.jobs.bench.Mlp.handwritten(jsc, f64, params, 5);
+        double[] m32 = dev.sparkautograd.jobs.bench.Mlp.autograd(f32, params, 5);
+        assertTrue(BenchJob.relativeDifference(m32, mref) <= 1e-12, "MLP differs by " + BenchJob.relativeDifference(m32, mref));
+        assertTrue(m32[0] > 0.1, "a loss worth comparing: " + m32[0]);
     }
 
     @Test

@@ -89,6 +89,28 @@ public final class AutogradKryoRegistrator implements KryoRegistrator {
         @Override
         public void write(Kryo kryo, Output out, Block b) {
             out.writeLong(b.firstRow());
+            boolean floats = false;
+            for (int i = 0; i < b.width(); i++) floats |= b.isFloat32(i);
+            if (floats) {
+                // float32 columns: a marker count, the width, then each column's kind and its arrays
+                out.writeInt(Block.KINDS, true);
+                out.writeInt(b.width(), true);
+                for (int i = 0; i < b.width(); i++) {
+                    byte kind = b.kind(i);
+                    out.writeByte(kind);
+                    if (kind == Block.FLOAT32) {
+                        Block.Float32 f = b.float32(i);
+                        out.writeInt(f.shape.length, true);
+                        for (int d : f.shape) out.writeInt(d, true);
+                        out.writeFloats(f.data);
+                    } else if (kind == Block.SPARSE) {
+                        csrs.write(kryo, out, b.csr(i));
+                    } else {
+                        tensors.write(kryo, out, b.column(i));
+                    }
+                }
+                return;
+            }
             boolean mixed = false;
             for (int i = 0; i < b.width(); i++) mixed |= b.isSparse(i);
             if (!mixed) {
@@ -109,6 +131,26 @@ public final class AutogradKryoRegistrator implements KryoRegistrator {
         public Block read(Kryo kryo, Input in, Class<Block> type) {
             long first = in.readLong();
             int n = in.readInt(true);
+            if (n == Block.KINDS) {
+                n = in.readInt(true);
+                Tensor[] values = new Tensor[n];
+                Block.Csr[] sparse = new Block.Csr[n];
+                Block.Float32[] floats = new Block.Float32[n];
+                for (int i = 0; i < n; i++) {
+                    byte kind = in.readByte();
+                    if (kind == Block.FLOAT32) {
+                        int[] shape = new int[in.readInt(true)];
+                        long numel = 1;
+                        for (int d = 0; d < shape.length; d++) numel *= shape[d] = in.readInt(true);
+                        floats[i] = new Block.Float32(in.readFloats(Math.toIntExact(numel)), shape);
+                    } else if (kind == Block.SPARSE) {
+                        sparse[i] = csrs.read(kryo, in, Block.Csr.class);
+                    } else {
+                        values[i] = tensors.read(kryo, in, Tensor.class);
+                    }
+                }
+                return new Block(first, values, sparse, floats);
+            }
             if (n >= 0) {
                 Tensor[] values = new Tensor[n];
                 for (int i = 0; i < values.length; i++) values[i] = tensors.read(kryo, in, Tensor.class);

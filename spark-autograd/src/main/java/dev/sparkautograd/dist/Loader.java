@@ -26,7 +26,12 @@ public final class Loader {
     private Loader() {}
 
     /** How blocks are sized and kept (the front's {@code DistData.Options}). */
-    public record Settings(int blockRows, long blockBytes, StorageLevel storageLevel, boolean allowNonFinite, Boolean sparse) implements java.io.Serializable {
+    public record Settings(int blockRows, long blockBytes, StorageLevel storageLevel, boolean allowNonFinite, Boolean sparse, boolean float32) implements java.io.Serializable {
+        /** float64 blocks. */
+        public Settings(int blockRows, long blockBytes, StorageLevel storageLevel, boolean allowNonFinite, Boolean sparse) {
+            this(blockRows, blockBytes, storageLevel, allowNonFinite, sparse, false);
+        }
+
         /** Above this width a Vector column is read sparse when the choice is left to the counting job. */
         static final int SPARSE_ABOVE_WIDTH = 65_536;
         /** Below this fraction of non-zeros a Vector column is read sparse when the choice is left to the counting job. */
@@ -132,18 +137,18 @@ public final class Loader {
             JavaRDD<InternalRow> rows = selected.queryExecution().toRdd().toJavaRDD();
             int fixedRows = settings.blockRows();
             long blockBytes = settings.blockBytes();
-            return new Columns(source(sc, rows, offsets, (p, it) -> reader.sparseBlocks(it, offsets[p], fixedRows, blockBytes), name, settings, blockBytes),
+            return new Columns(source(sc, rows, offsets, (p, it) -> reader.sparseBlocks(it, offsets[p], fixedRows, blockBytes), name, settings, blockBytes, columns),
                     Arrays.asList(columns), shapes, sparse);
         }
         int perRow = Arrays.stream(widths).sum();
         int blockRows = settings.rowsPerBlock(perRow);
         if (scan != null) {
-            Expr.Source s = source(sc, scan.batches(), offsets, ColumnarReader.blocks(scan.reader(), offsets, blockRows), name, settings, 8L * blockRows * perRow);
+            Expr.Source s = source(sc, scan.batches(), offsets, ColumnarReader.blocks(scan.reader(), offsets, blockRows), name, settings, 8L * blockRows * perRow, columns);
             s.rdd.setName(name + " " + ColumnarReader.NAME);
             return new Columns(s, Arrays.asList(columns), shapes);
         }
         JavaRDD<InternalRow> rows = selected.queryExecution().toRdd().toJavaRDD();
-        return new Columns(source(sc, rows, offsets, (p, it) -> reader.blocks(it, offsets[p], blockRows), name, settings, 8L * blockRows * perRow),
+        return new Columns(source(sc, rows, offsets, (p, it) -> reader.blocks(it, offsets[p], blockRows), name, settings, 8L * blockRows * perRow, columns),
                 Arrays.asList(columns), shapes);
     }
 
@@ -162,7 +167,7 @@ public final class Loader {
         int blockRows = settings.rowsPerBlock(cols);
         boolean allow = settings.allowNonFinite();
         Expr.Source s = source(JavaSparkContext.fromSparkContext(rows.context()), rows, offsets,
-                (p, it) -> RowReader.rowBlocks(it, offsets[p], blockRows, cols, allow), "fromRows", settings, 8L * blockRows * cols);
+                (p, it) -> RowReader.rowBlocks(it, offsets[p], blockRows, cols, allow), "fromRows", settings, 8L * blockRows * cols, "fromRows");
         return new Expr(s, 0, 1, new int[] {cols}, "fromRows");
     }
 
@@ -188,7 +193,7 @@ public final class Loader {
         List<Block[]> data = new ArrayList<>();
         for (List<Block> part : parts) data.add(part.toArray(new Block[0]));
         JavaRDD<Block> blocks = sc.parallelize(data, numPartitions).flatMap(a -> Arrays.asList(a).iterator());
-        return new Columns(named(blocks, "parallelize", settings, new Expr.Layout(ts[0].size(0), numPartitions), sc), names, shapes);
+        return new Columns(named(blocks, "parallelize", settings, new Expr.Layout(ts[0].size(0), numPartitions), sc, names.toArray(new String[0])), names, shapes);
     }
 
     /**
@@ -223,15 +228,26 @@ public final class Loader {
      * time (never a whole partition), an OutOfMemoryError turned into a one-line error ({@link MemoryGuard}).
      */
     private static <R> Expr.Source source(JavaSparkContext sc, JavaRDD<R> rows, long[] offsets,
-                                          Function2<Integer, Iterator<R>, Iterator<Block>> read, String name, Settings settings, long blockBytes) {
+                                          Function2<Integer, Iterator<R>, Iterator<Block>> read, String name, Settings settings, long blockBytes,
+                                          String... columns) {
         JavaRDD<Block> blocks = rows.mapPartitionsWithIndex((p, it) -> {
             MemoryGuard.Counted<R> in = new MemoryGuard.Counted<>(it);
             return MemoryGuard.reading(read.call(p, in), in, name, p, blockBytes);
         }, true);
-        return named(blocks, name, settings, new Expr.Layout(offsets[offsets.length - 1], offsets.length - 1), sc);
+        return named(blocks, name, settings, new Expr.Layout(offsets[offsets.length - 1], offsets.length - 1), sc, columns);
     }
 
-    private static Expr.Source named(JavaRDD<Block> blocks, String name, Settings settings, Expr.Layout layout, JavaSparkContext sc) {
+    /**
+     * The source over {@code blocks}, cached at the settings' level; with {@code float32} each block as it is built
+     * is converted ({@link Block#toFloat32}: its array columns stored as float, the float64 block dropped), so the
+     * cache holds float32 blocks only.
+     */
+    private static Expr.Source named(JavaRDD<Block> blocks, String name, Settings settings, Expr.Layout layout, JavaSparkContext sc, String... columns) {
+        if (settings.float32()) {
+            List<String> names = List.of(columns);
+            boolean allow = settings.allowNonFinite();
+            blocks = blocks.map(b -> b.toFloat32(names, allow));
+        }
         blocks.setName(name);
         if (settings.storageLevel() != null) blocks.persist(settings.storageLevel());
         return new Expr.Source(sc, blocks, layout);

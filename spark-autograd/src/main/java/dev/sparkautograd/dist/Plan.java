@@ -157,7 +157,8 @@ final class Plan implements Serializable {
         for (int i = 0; i < f; i++) {
             Block b = blocks[frontierRdd[i]];
             if (b.isSparse(frontierColumn[i])) continue; // read through sparseSlot by the steps that take CSR
-            Tensor t = b.values()[frontierColumn[i]];
+            if (Float32Kernels.readsDirectly(this, blocks, i, fused, params)) continue; // float32 read by its fused matmul
+            Tensor t = b.column(frontierColumn[i]); // a float32 column widened
             slots[i] = i == leafSlot ? t.detach().requiresGrad_(true) : t;
         }
         for (int k = 0; k < steps.length; k++) {
@@ -169,16 +170,18 @@ final class Plan implements Serializable {
             Tensor[] p = new Tensor[pi.length];
             for (int j = 0; j < pi.length; j++) p[j] = params[pi[j]];
             Block.Csr csr = in[0] < f ? sparseSlot(blocks, in[0]) : null;
+            Block.Float32 floats = inputs[0] == null && in[0] < f ? float32Slot(blocks, in[0]) : null;
             Tensor out;
             if (fused != null && fused[k]) {
                 try (Autograd.Scope ng = Autograd.noGrad()) {
-                    out = csr != null ? steps[k].applySparse(csr, p) : steps[k].apply(inputs, p, blocks[0].firstRow());
+                    out = csr != null ? steps[k].applySparse(csr, p) : floats != null ? Float32Kernels.times(floats, p[0])
+                            : steps[k].apply(inputs, p, blocks[0].firstRow());
                 }
                 out.requiresGrad_(true);
             } else {
                 out = csr != null ? steps[k].applySparse(csr, p) : steps[k].apply(inputs, p, blocks[0].firstRow());
             }
-            int rows = csr != null ? csr.rows() : inputs[0].size(0);
+            int rows = csr != null ? csr.rows() : floats != null ? floats.rows() : inputs[0].size(0);
             if (out.dim() == 0 || out.size(0) != rows) {
                 throw new IllegalStateException(opNames[k] + ": a block of " + rows + " rows gave a result of shape "
                         + java.util.Arrays.toString(out.shape()) + " (a block op must keep the rows)");
@@ -191,6 +194,11 @@ final class Plan implements Serializable {
     /** The CSR rows of frontier slot {@code i} of this tuple of blocks, or null when that slot is dense. */
     Block.Csr sparseSlot(Block[] blocks, int i) {
         return blocks[frontierRdd[i]].csr(frontierColumn[i]);
+    }
+
+    /** The float32 rows of frontier slot {@code i} of this tuple of blocks, or null when that slot is not float32. */
+    Block.Float32 float32Slot(Block[] blocks, int i) {
+        return blocks[frontierRdd[i]].float32(frontierColumn[i]);
     }
 
     /**
@@ -212,6 +220,11 @@ final class Plan implements Serializable {
             if (csr != null) {
                 if (into[p] == null) into[p] = new double[params[p].numel()];
                 csr.transposeTimesAdd(g.toArrayUnsafe(), params[p].dim() == 1 ? 0 : params[p].size(1), into[p]);
+                continue;
+            }
+            if (x == null) { // float32 rows read directly (Float32Kernels.readsDirectly)
+                if (into[p] == null) into[p] = new double[params[p].numel()];
+                Float32Kernels.transposeTimesAdd(float32Slot(blocks, opInputs[k][0]), g.toArrayUnsafe(), into[p]);
                 continue;
             }
             int rows = x.size(0), d = x.size(1);
@@ -394,7 +407,7 @@ final class Plan implements Serializable {
         Tensor[] params = paramValues.tensors();
         return map(blocks, b -> {
             Tensor[] in = new Tensor[b.length];
-            for (int i = 0; i < b.length; i++) in[i] = b[i].values()[columns[i]];
+            for (int i = 0; i < b.length; i++) in[i] = b[i].denseOrNull(columns[i]);
             try (Autograd.Scope ignored = Autograd.noGrad()) {
                 if (b[0].isSparse(columns[0])) return new Block(b[0].firstRow(), op.applySparse(b[0].csr(columns[0]), params));
                 return new Block(b[0].firstRow(), op.apply(in, params, b[0].firstRow()));

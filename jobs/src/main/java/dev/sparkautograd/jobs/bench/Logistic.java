@@ -161,6 +161,57 @@ public final class Logistic {
         p[2 + d] += gb;
     }
 
+    /**
+     * (c) over float32 blocks ({@code DistData.Dtype.FLOAT32}): the same one-pass loop reading the {@code float[]}
+     * features directly, products and sums in float64.
+     */
+    public static double[] handwrittenFloat32(JavaSparkContext sc, DistData data, double[] coef) {
+        int d = coef.length - 1;
+        Broadcast<double[]> bc = sc.broadcast(coef.clone());
+        try {
+            double[] s = data.blocks().mapPartitions(it -> {
+                double[] c = bc.value();
+                double[] p = new double[d + 3];
+                while (it.hasNext()) onePassFloat32(it.next(), c, p);
+                return Collections.singletonList(p).iterator();
+            }).treeReduce(Logistic::addInto, 2);
+            double[] out = new double[d + 2];
+            out[0] = s[1] / s[0];
+            for (int j = 0; j <= d; j++) out[1 + j] = s[2 + j] / s[0];
+            return out;
+        } finally {
+            bc.destroy();
+        }
+    }
+
+    static void onePassFloat32(Block b, double[] c, double[] p) {
+        if (!b.isFloat32(0)) throw new IllegalArgumentException("handwrittenFloat32 reads float32 blocks; " + b + " holds float64 features");
+        float[] x = b.float32(0).dataUnsafe();
+        double[] y = b.column(1).toArrayUnsafe();
+        int n = y.length, d = c.length - 1;
+        double bias = c[d], loss = 0, gb = 0;
+        for (int r = 0, o = 0; r < n; r++, o += d) {
+            double m0 = 0, m1 = 0, m2 = 0, m3 = 0;
+            int j = 0;
+            for (; j + 3 < d; j += 4) {
+                m0 += x[o + j] * c[j];
+                m1 += x[o + j + 1] * c[j + 1];
+                m2 += x[o + j + 2] * c[j + 2];
+                m3 += x[o + j + 3] * c[j + 3];
+            }
+            for (; j < d; j++) m0 += x[o + j] * c[j];
+            double m = bias + ((m0 + m1) + (m2 + m3));
+            double label = y[r];
+            loss += label > 0 ? log1pExp(-m) : log1pExp(-m) + m;
+            double mult = 1.0 / (1.0 + Math.exp(-m)) - label;
+            gb += mult;
+            for (int k = 0; k < d; k++) p[2 + k] += mult * x[o + k];
+        }
+        p[0] += n;
+        p[1] += loss;
+        p[2 + d] += gb;
+    }
+
     /** log(1 + exp(x)), stable (MLlib's Utils.log1pExp). */
     static double log1pExp(double x) {
         return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
