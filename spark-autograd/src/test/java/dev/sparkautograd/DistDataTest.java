@@ -134,13 +134,18 @@ class DistDataTest {
         }
         String path = dir.resolve("all").toString();
         SharedSpark.session().createDataFrame(rows, s).repartition(3).write().parquet(path);
+        // generate writes Parquet's legacy two-level lists (spark.sql.parquet.writeLegacyFormat): read columnar as well
+        org.apache.spark.sql.SparkSession legacyWriter = SharedSpark.session().newSession();
+        legacyWriter.conf().set("spark.sql.parquet.writeLegacyFormat", "true");
+        String legacy = dir.resolve("legacy").toString();
+        legacyWriter.createDataFrame(rows, s).repartition(3).write().parquet(legacy);
         org.apache.spark.sql.SparkSession columnar = SharedSpark.session().newSession(), byRows = SharedSpark.session().newSession();
         columnar.conf().set("spark.sql.parquet.columnarReaderBatchSize", "7");
         byRows.conf().set("spark.sql.parquet.enableVectorizedReader", "false");
         String[] cols = {"vec", "d", "arr", "i", "dec", "fa", "l"};
-        for (int blockRows : new int[] {5, 0}) {
+        for (int blockRows : new int[] {5, 0, -1}) {
             DistData.Options o = blockRows > 0 ? DistData.options().blockRows(blockRows) : DistData.options();
-            DistData a = load(columnar.read().parquet(path), true, o.sparse(false), cols);
+            DistData a = load(columnar.read().parquet(blockRows < 0 ? legacy : path), true, o.sparse(false), cols);
             DistData b = load(byRows.read().parquet(path), false, o.sparse(false), cols);
             assertEquals(61, a.rows());
             assertEquals(b.numPartitions(), a.numPartitions());
