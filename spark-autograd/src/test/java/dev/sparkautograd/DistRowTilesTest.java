@@ -61,7 +61,7 @@ class DistRowTilesTest {
 
     @Test
     void withSeveralTilesPerBlockItGivesTheLoopEnginesBits() {
-        // 200 features: tiles of 10 rows (16 KiB), blocks of 20 rows (4,000 multiply-adds: the engine's loops), 3 partitions
+        // 200 features: tiles of 8 rows (12.5 KiB), blocks of 20 rows (tiles of 8, 8 and 4) (4,000 multiply-adds: the engine's loops), 3 partitions
         DistData d = data(230, 200, 20, 3);
         List<List<String>> names = new java.util.ArrayList<>();
         double[] unfused = run(false, init(200), logistic(d), names);
@@ -73,7 +73,7 @@ class DistRowTilesTest {
 
     @Test
     void onBlasSizedBlocksItIsWithinRoundingOfTheEngineAndReproducible() {
-        // 50 features, blocks of 500 rows (25,000 multiply-adds: the engine calls BLAS dgemv), tiles of 40 rows and a ragged last one
+        // 50 features, blocks of 500 rows (25,000 multiply-adds: the engine calls BLAS dgemv), tiles of 56 rows and a ragged last one
         DistData d = data(1234, 50, 500, 2);
         List<List<String>> names = new java.util.ArrayList<>();
         double[] unfused = run(false, init(50), logistic(d), names);

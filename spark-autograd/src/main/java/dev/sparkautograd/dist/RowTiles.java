@@ -31,10 +31,11 @@ import java.util.List;
  */
 final class RowTiles {
     /**
-     * Bytes of data rows per tile: a tile, its margins and the gradient accumulator stay in L1 (32 KiB on common x86
-     * cores, 48 KiB on newer ones) from the margins to the gradient.
+     * Bytes of data rows per tile, at most: a tile, its margins and the gradient accumulator stay in L1 (32 KiB on
+     * common x86 cores, 48 KiB on newer ones) from the margins to the gradient. Tiles are a multiple of 8 rows
+     * ({@link Kernels#rowDots} runs 8 rows at a time), at least 8.
      */
-    static final int TILE_BYTES = 16 << 10;
+    static final int TILE_BYTES = 24 << 10;
 
     private final RowProgram program;
     private final int frontier;
@@ -43,6 +44,10 @@ final class RowTiles {
     private final int[] op, dataSlot, param;
     /** Frontier slots the program reads directly (labels, weights: one value per row), copied per tile. */
     private final int[] rowSlots;
+
+    /** Full-tile buffers and their tensors, reused from tile to tile and block to block (a task's thread only). */
+    private int bufferedTile = -1;
+    private Tensor[] marginTiles, rowTiles;
 
     private RowTiles(RowProgram program, int frontier, int nOps, int[] op, int[] dataSlot, int[] param, int[] rowSlots) {
         this.program = program;
@@ -132,19 +137,28 @@ final class RowTiles {
         }
         double[][] rowValues = new double[rowSlots.length][];
         for (int r = 0; r < rowSlots.length; r++) rowValues[r] = data(plan, blocks, rowSlots[r]).toArrayUnsafe();
-        int tile = Math.max(4, TILE_BYTES / Math.max(1, rowBytes));
+        int tile = Math.max(8, TILE_BYTES / Math.max(1, rowBytes) & ~7);
         double sum = 0;
         double[] running = program.newRunningSums();
         Tensor[] slots = new Tensor[frontier + nOps];
+        if (bufferedTile != tile) {
+            bufferedTile = tile;
+            marginTiles = new Tensor[mats];
+            rowTiles = new Tensor[rowSlots.length];
+            for (int m = 0; m < mats; m++) marginTiles[m] = Tensor.wrap(new double[tile], new int[] {tile}, false).requiresGrad_(true);
+            for (int r = 0; r < rowSlots.length; r++) rowTiles[r] = Tensor.wrap(new double[tile], new int[] {tile}, false);
+        }
         for (int first = 0; first < rows; first += tile) {
             int n = Math.min(tile, rows - first);
             for (int m = 0; m < mats; m++) {
-                double[] z = new double[n];
-                Kernels.rowDots(x[m], first, n, d[m], w[m], z);
-                slots[frontier + op[m]] = Tensor.wrap(z, new int[] {n}, false).requiresGrad_(true);
+                Tensor z = n == tile ? marginTiles[m] : Tensor.wrap(new double[n], new int[] {n}, false).requiresGrad_(true);
+                Kernels.rowDots(x[m], first, n, d[m], w[m], z.toArrayUnsafe());
+                slots[frontier + op[m]] = z;
             }
             for (int r = 0; r < rowSlots.length; r++) {
-                slots[rowSlots[r]] = Tensor.wrap(Arrays.copyOfRange(rowValues[r], first, first + n), new int[] {n}, false);
+                Tensor v = n == tile ? rowTiles[r] : Tensor.wrap(new double[n], new int[] {n}, false);
+                System.arraycopy(rowValues[r], first, v.toArrayUnsafe(), 0, n);
+                slots[rowSlots[r]] = v;
             }
             sum = program.forward(slots, params, n, sum);
             double[][] g = program.backward(slots, params, needGrad, n, u, running, false);

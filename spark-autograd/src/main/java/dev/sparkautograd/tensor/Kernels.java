@@ -422,11 +422,34 @@ public final class Kernels {
     /**
      * {@code out[i] = x[r] . w} for the {@code rows} rows {@code r = first .. first + rows - 1} of row-major
      * {@code x} ({@code d} columns): each dot product summed from 0 in column order, as {@link #mv}'s loop (and the
-     * reference BLAS {@code dgemv}) does, so the bits do not depend on how rows are grouped; four rows run
-     * interleaved, four independent additions in flight instead of one.
+     * reference BLAS {@code dgemv}) does, so the bits do not depend on how rows are grouped; eight (then four) rows
+     * run interleaved, as many independent additions in flight instead of one.
      */
     public static void rowDots(double[] x, int first, int rows, int d, double[] w, double[] out) {
         int i = 0;
+        for (; i + 7 < rows; i += 8) {
+            int o0 = (first + i) * d, o1 = o0 + d, o2 = o1 + d, o3 = o2 + d, o4 = o3 + d, o5 = o4 + d, o6 = o5 + d, o7 = o6 + d;
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+            for (int j = 0; j < d; j++) {
+                double wj = w[j];
+                s0 += x[o0 + j] * wj;
+                s1 += x[o1 + j] * wj;
+                s2 += x[o2 + j] * wj;
+                s3 += x[o3 + j] * wj;
+                s4 += x[o4 + j] * wj;
+                s5 += x[o5 + j] * wj;
+                s6 += x[o6 + j] * wj;
+                s7 += x[o7 + j] * wj;
+            }
+            out[i] = s0;
+            out[i + 1] = s1;
+            out[i + 2] = s2;
+            out[i + 3] = s3;
+            out[i + 4] = s4;
+            out[i + 5] = s5;
+            out[i + 6] = s6;
+            out[i + 7] = s7;
+        }
         for (; i + 3 < rows; i += 4) {
             int o0 = (first + i) * d, o1 = o0 + d, o2 = o1 + d, o3 = o2 + d;
             double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -453,6 +476,29 @@ public final class Kernels {
     /** As {@link #rowDots(double[], int, int, int, double[], double[])} over float data: each product in float64. */
     public static void rowDots(float[] x, int first, int rows, int d, double[] w, double[] out) {
         int i = 0;
+        for (; i + 7 < rows; i += 8) {
+            int o0 = (first + i) * d, o1 = o0 + d, o2 = o1 + d, o3 = o2 + d, o4 = o3 + d, o5 = o4 + d, o6 = o5 + d, o7 = o6 + d;
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+            for (int j = 0; j < d; j++) {
+                double wj = w[j];
+                s0 += x[o0 + j] * wj;
+                s1 += x[o1 + j] * wj;
+                s2 += x[o2 + j] * wj;
+                s3 += x[o3 + j] * wj;
+                s4 += x[o4 + j] * wj;
+                s5 += x[o5 + j] * wj;
+                s6 += x[o6 + j] * wj;
+                s7 += x[o7 + j] * wj;
+            }
+            out[i] = s0;
+            out[i + 1] = s1;
+            out[i + 2] = s2;
+            out[i + 3] = s3;
+            out[i + 4] = s4;
+            out[i + 5] = s5;
+            out[i + 6] = s6;
+            out[i + 7] = s7;
+        }
         for (; i + 3 < rows; i += 4) {
             int o0 = (first + i) * d, o1 = o0 + d, o2 = o1 + d, o3 = o2 + d;
             double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
