@@ -138,6 +138,8 @@ final class Plan implements Serializable {
             List<String> names = new ArrayList<>();
             for (int k = 0; k < region.length; k++) if (region[k]) names.add(opNames[k]);
             parts.add("row program: " + String.join(", ", names));
+            RowTiles tiles = grads && fuseMatmul ? RowTiles.of(this, program, fusable(needGrad)) : null;
+            if (tiles != null) parts.add("one read per row: " + String.join(", ", tiles.describe(this)));
         }
         return parts.isEmpty() ? "" : " [" + String.join("; ", parts) + "]";
     }
@@ -189,6 +191,11 @@ final class Plan implements Serializable {
             slots[f + k] = out;
         }
         return slots;
+    }
+
+    /** Whether frontier slot {@code i} is a sparse (CSR) column (false for any other slot). */
+    boolean isSparseSlot(int i) {
+        return sparseSlots != null && i < sparseSlots.length && sparseSlots[i];
     }
 
     /** The CSR rows of frontier slot {@code i} of this tuple of blocks, or null when that slot is dense. */
@@ -283,8 +290,14 @@ final class Plan implements Serializable {
         RowProgram program = fusePointwise ? RowProgram.of(this) : null;
         boolean[] skip = program == null ? null : program.regionOps(steps.length);
         double[] programGrads = new double[params.length];
+        // Wholly fused (X w and an element-wise tail): each block in tiles of rows, X read once (RowTiles).
+        RowTiles tiles = grads ? RowTiles.of(this, program, fused) : null;
         while (blocks.hasNext()) {
             Block[] b = blocks.next();
+            if (tiles != null) {
+                tiles.block(this, b, params, needGrad, u.item(), value, programGrads, fusedGrads);
+                continue;
+            }
             Tensor root;
             try (Autograd.Scope ignored = Autograd.setGradEnabled(grads)) {
                 Tensor[] slots = replay(b, params, -1, fused, skip);

@@ -155,6 +155,14 @@ final class RowProgram {
 
     /** Evaluates the tail for one block whose other slots are filled; returns the sum of the root's values (in row order). */
     double forward(Tensor[] slots, Tensor[] params, int rows) {
+        return forward(slots, params, rows, 0.0);
+    }
+
+    /**
+     * As above, the root's values added in row order to {@code sumSoFar}: a block run as consecutive tiles of rows
+     * ({@link RowTiles}), each tile's sum started from the previous one's, has the bits of the whole block's sum.
+     */
+    double forward(Tensor[] slots, Tensor[] params, int rows, double sumSoFar) {
         ensure(rows);
         for (int j = 0; j < region.length; j++) {
             double[] x = values(slots, a[j], rows), out = value[outSlot[j]];
@@ -166,7 +174,7 @@ final class RowProgram {
             }
         }
         double[] root = value[output];
-        double s = 0;
+        double s = sumSoFar;
         for (int i = 0; i < rows; i++) s += root[i];
         return s;
     }
@@ -195,6 +203,25 @@ final class RowProgram {
      * returns the gradient of each input slot that requires grad (a fresh array per slot, null for the rest).
      */
     double[][] backward(Tensor[] slots, Tensor[] params, boolean[] paramNeedsGrad, int rows, double u, double[] paramGrads) {
+        double[] blockSums = new double[region.length];
+        double[][] result = backward(slots, params, paramNeedsGrad, rows, u, blockSums, true);
+        addParamSums(blockSums, paramNeedsGrad, paramGrads);
+        return result;
+    }
+
+    /** Scratch for {@link #backward}'s running sums: one per op of the tail. */
+    double[] newRunningSums() {
+        return new double[region.length];
+    }
+
+    /**
+     * As above, but each scalar parameter's gradient terms of tail op {@code j} are added in row order to
+     * {@code runningSums[j]} (a block's sum carried from tile to tile, see
+     * {@link #forward(Tensor[], Tensor[], int, double)}; {@link #addParamSums} adds them to the parameters at the
+     * block's end), and, unless {@code copy}, the input gradients returned are the program's own buffers (valid until
+     * its next call).
+     */
+    double[][] backward(Tensor[] slots, Tensor[] params, boolean[] paramNeedsGrad, int rows, double u, double[] runningSums, boolean copy) {
         for (int s : outSlot) Arrays.fill(adjoint[s], 0, rows, 0.0);
         for (int s : inputs) Arrays.fill(adjoint[s], 0, rows, 0.0);
         Arrays.fill(adjoint[output], 0, rows, u);
@@ -227,16 +254,23 @@ final class RowProgram {
                     double c = scalarParam(params[b[j]]);
                     if (ga != null) accumulateA(op, ga, g, x, null, c, out, rows);
                     if (paramNeedsGrad[b[j]]) {
-                        double s = 0;
+                        double s = runningSums[j];
                         for (int i = 0; i < rows; i++) s += op.gradB(g[i], x[i], c, 0, out[i]);
-                        paramGrads[b[j]] += s;
+                        runningSums[j] = s;
                     }
                 }
             }
         }
         double[][] result = new double[inRegionSlot.length][];
-        for (int s : inputs) if (slots[s].requiresGrad()) result[s] = Arrays.copyOf(adjoint[s], rows);
+        for (int s : inputs) if (slots[s].requiresGrad()) result[s] = copy ? Arrays.copyOf(adjoint[s], rows) : adjoint[s];
         return result;
+    }
+
+    /** Adds one block's per-op sums to the scalar parameters' gradients, in the order of the reverse pass (last op first). */
+    void addParamSums(double[] runningSums, boolean[] paramNeedsGrad, double[] paramGrads) {
+        for (int j = region.length - 1; j >= 0; j--) {
+            if (second[j] == ElementwiseStep.Operand.PARAM && paramNeedsGrad[b[j]]) paramGrads[b[j]] += runningSums[j];
+        }
     }
 
     /** A region slot always carries an adjoint; an input only when its tensor requires grad. */

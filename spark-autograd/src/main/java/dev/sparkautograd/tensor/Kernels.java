@@ -441,4 +441,145 @@ public final class Kernels {
         for (int i = 0; i < a.length; i++) s += a[i] * b[i];
         return s;
     }
+
+    // ---- one read per row: a tile's margins and its X^T g ------------------------------------------
+
+    /**
+     * {@code out[i] = x[r] . w} for the {@code rows} rows {@code r = first .. first + rows - 1} of row-major
+     * {@code x} ({@code d} columns): each dot product summed from 0 in column order, as {@link #mv}'s loop (and the
+     * reference BLAS {@code dgemv}) does, so the bits do not depend on how rows are grouped; eight (then four) rows
+     * run interleaved, as many independent additions in flight instead of one.
+     */
+    public static void rowDots(double[] x, int first, int rows, int d, double[] w, double[] out) {
+        int i = 0;
+        for (; i + 7 < rows; i += 8) {
+            int o0 = (first + i) * d, o1 = o0 + d, o2 = o1 + d, o3 = o2 + d, o4 = o3 + d, o5 = o4 + d, o6 = o5 + d, o7 = o6 + d;
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+            for (int j = 0; j < d; j++) {
+                double wj = w[j];
+                s0 += x[o0 + j] * wj;
+                s1 += x[o1 + j] * wj;
+                s2 += x[o2 + j] * wj;
+                s3 += x[o3 + j] * wj;
+                s4 += x[o4 + j] * wj;
+                s5 += x[o5 + j] * wj;
+                s6 += x[o6 + j] * wj;
+                s7 += x[o7 + j] * wj;
+            }
+            out[i] = s0;
+            out[i + 1] = s1;
+            out[i + 2] = s2;
+            out[i + 3] = s3;
+            out[i + 4] = s4;
+            out[i + 5] = s5;
+            out[i + 6] = s6;
+            out[i + 7] = s7;
+        }
+        for (; i + 3 < rows; i += 4) {
+            int o0 = (first + i) * d, o1 = o0 + d, o2 = o1 + d, o3 = o2 + d;
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (int j = 0; j < d; j++) {
+                double wj = w[j];
+                s0 += x[o0 + j] * wj;
+                s1 += x[o1 + j] * wj;
+                s2 += x[o2 + j] * wj;
+                s3 += x[o3 + j] * wj;
+            }
+            out[i] = s0;
+            out[i + 1] = s1;
+            out[i + 2] = s2;
+            out[i + 3] = s3;
+        }
+        for (; i < rows; i++) {
+            int o = (first + i) * d;
+            double s = 0;
+            for (int j = 0; j < d; j++) s += x[o + j] * w[j];
+            out[i] = s;
+        }
+    }
+
+    /** As {@link #rowDots(double[], int, int, int, double[], double[])} over float data: each product in float64. */
+    public static void rowDots(float[] x, int first, int rows, int d, double[] w, double[] out) {
+        int i = 0;
+        for (; i + 7 < rows; i += 8) {
+            int o0 = (first + i) * d, o1 = o0 + d, o2 = o1 + d, o3 = o2 + d, o4 = o3 + d, o5 = o4 + d, o6 = o5 + d, o7 = o6 + d;
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+            for (int j = 0; j < d; j++) {
+                double wj = w[j];
+                s0 += x[o0 + j] * wj;
+                s1 += x[o1 + j] * wj;
+                s2 += x[o2 + j] * wj;
+                s3 += x[o3 + j] * wj;
+                s4 += x[o4 + j] * wj;
+                s5 += x[o5 + j] * wj;
+                s6 += x[o6 + j] * wj;
+                s7 += x[o7 + j] * wj;
+            }
+            out[i] = s0;
+            out[i + 1] = s1;
+            out[i + 2] = s2;
+            out[i + 3] = s3;
+            out[i + 4] = s4;
+            out[i + 5] = s5;
+            out[i + 6] = s6;
+            out[i + 7] = s7;
+        }
+        for (; i + 3 < rows; i += 4) {
+            int o0 = (first + i) * d, o1 = o0 + d, o2 = o1 + d, o3 = o2 + d;
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (int j = 0; j < d; j++) {
+                double wj = w[j];
+                s0 += x[o0 + j] * wj;
+                s1 += x[o1 + j] * wj;
+                s2 += x[o2 + j] * wj;
+                s3 += x[o3 + j] * wj;
+            }
+            out[i] = s0;
+            out[i + 1] = s1;
+            out[i + 2] = s2;
+            out[i + 3] = s3;
+        }
+        for (; i < rows; i++) {
+            int o = (first + i) * d;
+            double s = 0;
+            for (int j = 0; j < d; j++) s += x[o + j] * w[j];
+            out[i] = s;
+        }
+    }
+
+    /**
+     * {@code acc[j] += g[i] * x[first + i][j]} for the rows in order ({@code i = 0 .. rows - 1}), every column: the
+     * additions of {@link #mm}'s loop for {@code g X} (row after row into each column), so a block's {@code X^T g}
+     * taken tile by tile into one accumulator has the bits of the whole block's. Four rows per sweep of {@code acc}
+     * (added one after another, left to right), the column loop left to the JIT's vector instructions: separate
+     * multiplications and additions, never fused, so compiled and interpreted give the same bits.
+     */
+    public static void addRowsTimes(double[] g, double[] x, int first, int rows, int d, double[] acc) {
+        int i = 0;
+        for (; i + 3 < rows; i += 4) {
+            int o0 = (first + i) * d, o1 = o0 + d, o2 = o1 + d, o3 = o2 + d;
+            double g0 = g[i], g1 = g[i + 1], g2 = g[i + 2], g3 = g[i + 3];
+            for (int j = 0; j < d; j++) acc[j] = acc[j] + g0 * x[o0 + j] + g1 * x[o1 + j] + g2 * x[o2 + j] + g3 * x[o3 + j];
+        }
+        for (; i < rows; i++) {
+            int o = (first + i) * d;
+            double gi = g[i];
+            for (int j = 0; j < d; j++) acc[j] += gi * x[o + j];
+        }
+    }
+
+    /** As {@link #addRowsTimes(double[], double[], int, int, int, double[])} over float data: each product in float64. */
+    public static void addRowsTimes(double[] g, float[] x, int first, int rows, int d, double[] acc) {
+        int i = 0;
+        for (; i + 3 < rows; i += 4) {
+            int o0 = (first + i) * d, o1 = o0 + d, o2 = o1 + d, o3 = o2 + d;
+            double g0 = g[i], g1 = g[i + 1], g2 = g[i + 2], g3 = g[i + 3];
+            for (int j = 0; j < d; j++) acc[j] = acc[j] + g0 * x[o0 + j] + g1 * x[o1 + j] + g2 * x[o2 + j] + g3 * x[o3 + j];
+        }
+        for (; i < rows; i++) {
+            int o = (first + i) * d;
+            double gi = g[i];
+            for (int j = 0; j < d; j++) acc[j] += gi * x[o + j];
+        }
+    }
 }
