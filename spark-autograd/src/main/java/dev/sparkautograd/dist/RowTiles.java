@@ -115,21 +115,30 @@ final class RowTiles {
         int rows = blocks[0].rows();
         int mats = op.length;
         double[][] x = new double[mats][];
+        float[][] x32 = new float[mats][]; // a float32 data column, read as floats (float64 products and sums)
         double[][] w = new double[mats][];
         double[][] acc = new double[mats][];
         int[] d = new int[mats];
         int rowBytes = 0;
         for (int m = 0; m < mats; m++) {
-            Tensor t = data(plan, blocks, dataSlot[m]);
-            if (t.dim() != 2 || t.size(0) != rows) {
-                throw new IllegalStateException(plan.opNames().get(op[m]) + ": data block of shape " + Arrays.toString(t.shape())
+            Block.Float32 floats = plan.float32Slot(blocks, dataSlot[m]);
+            int[] shape;
+            if (floats != null) {
+                shape = floats.shape();
+                x32[m] = floats.dataUnsafe();
+            } else {
+                Tensor t = data(plan, blocks, dataSlot[m]);
+                shape = t.shape();
+                x[m] = t.toArrayUnsafe();
+            }
+            if (shape.length != 2 || shape[0] != rows) {
+                throw new IllegalStateException(plan.opNames().get(op[m]) + ": data block of shape " + Arrays.toString(shape)
                         + " where a matrix of " + rows + " rows was expected");
             }
-            x[m] = t.toArrayUnsafe();
-            d[m] = t.size(1);
+            d[m] = shape[1];
             w[m] = params[param[m]].toArrayUnsafe();
             if (w[m].length != d[m]) {
-                throw new IllegalArgumentException(plan.opNames().get(op[m]) + ": shapes " + Arrays.toString(t.shape()) + " and ["
+                throw new IllegalArgumentException(plan.opNames().get(op[m]) + ": shapes " + Arrays.toString(shape) + " and ["
                         + w[m].length + "] cannot be multiplied");
             }
             acc[m] = new double[d[m]];
@@ -152,7 +161,8 @@ final class RowTiles {
             int n = Math.min(tile, rows - first);
             for (int m = 0; m < mats; m++) {
                 Tensor z = n == tile ? marginTiles[m] : Tensor.wrap(new double[n], new int[] {n}, false).requiresGrad_(true);
-                Kernels.rowDots(x[m], first, n, d[m], w[m], z.toArrayUnsafe());
+                if (x32[m] != null) Kernels.rowDots(x32[m], first, n, d[m], w[m], z.toArrayUnsafe());
+                else Kernels.rowDots(x[m], first, n, d[m], w[m], z.toArrayUnsafe());
                 slots[frontier + op[m]] = z;
             }
             for (int r = 0; r < rowSlots.length; r++) {
@@ -162,7 +172,10 @@ final class RowTiles {
             }
             sum = program.forward(slots, params, n, sum);
             double[][] g = program.backward(slots, params, needGrad, n, u, running, false);
-            for (int m = 0; m < mats; m++) Kernels.addRowsTimes(g[frontier + op[m]], x[m], first, n, d[m], acc[m]);
+            for (int m = 0; m < mats; m++) {
+                if (x32[m] != null) Kernels.addRowsTimes(g[frontier + op[m]], x32[m], first, n, d[m], acc[m]);
+                else Kernels.addRowsTimes(g[frontier + op[m]], x[m], first, n, d[m], acc[m]);
+            }
         }
         value[0] += sum;
         program.addParamSums(running, needGrad, programGrads);
@@ -176,7 +189,8 @@ final class RowTiles {
         }
     }
 
+    /** A dense column of this tuple of blocks (a float32 one widened). */
     private static Tensor data(Plan plan, Block[] blocks, int slot) {
-        return blocks[plan.frontierRdd[slot]].values()[plan.frontierColumn[slot]];
+        return blocks[plan.frontierRdd[slot]].column(plan.frontierColumn[slot]);
     }
 }
