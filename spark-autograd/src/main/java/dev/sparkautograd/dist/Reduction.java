@@ -345,7 +345,13 @@ final class Reduction {
         final int length = len;
         // The parameter values and the upstream gradient: in the task closure when small, else one broadcast per job,
         // destroyed when the job is done.
-        Params.Shipped shipped = ship(sc, u == null ? values : values.with(u));
+        Params bundle = u == null ? values : values.with(u);
+        // The tasks wrap the values without copying them (Params.shareable) unless a step may write into its
+        // parameters. First-order only: this job's backward keeps no graph, so every gradient is a fresh array;
+        // the product jobs' createGraph backward may keep an upstream tensor as a gradient, and they copy.
+        boolean readOnly = true;
+        for (Step s : plan.steps) readOnly &= !s.mayWriteParams();
+        Params.Shipped shipped = ship(sc, readOnly ? bundle.shareable() : bundle);
         final boolean withUpstream = u != null;
         try {
             JavaRDD<Partial> partials = StepCalls.mapPartitions(zipped,
