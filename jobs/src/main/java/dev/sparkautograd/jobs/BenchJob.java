@@ -87,7 +87,7 @@ public final class BenchJob extends SparkJob {
     int hidden = 256;
 
     @Option(names = "--sparse-rows", paramLabel = "N", description = "Rows of the sparse-logistic data (hashed features); 0 skips it (default: ${DEFAULT-VALUE}).")
-    long sparseRows = 5_000_000;
+    long sparseRows = 500_000;
 
     @Option(names = "--sparse-features", paramLabel = "D", description = "Width of the sparse-logistic data (default: ${DEFAULT-VALUE}).")
     int sparseFeatures = 1 << 20;
@@ -109,7 +109,7 @@ public final class BenchJob extends SparkJob {
 
     @Option(names = "--scan-rows", paramLabel = "N",
             description = "Rows of the uncached-Parquet benchmark (a temporary Parquet directory read by Spark SQL and by the library); 0 skips it (default: ${DEFAULT-VALUE}).")
-    long scanRows = 1_000_000;
+    long scanRows = 200_000;
 
     @Option(names = "--seed", description = "Seed of the data and parameters (default: ${DEFAULT-VALUE}).")
     long seed = 42;

@@ -16,6 +16,11 @@ final class FunctionStep implements Step {
     }
 
     @Override
+    public boolean mayWriteParams() {
+        return true;
+    }
+
+    @Override
     public Tensor apply(Tensor[] inputs, Tensor[] params) {
         return fn.apply(inputs[0], Arrays.asList(params));
     }

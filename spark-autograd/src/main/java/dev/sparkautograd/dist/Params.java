@@ -12,10 +12,27 @@ final class Params implements Serializable {
 
     final double[][] data;
     final int[][] shapes;
+    /**
+     * Whether {@link #tensors} may wrap the values without copying them: set by a reduction whose steps only read
+     * their parameters. A broadcast value is one object shared by every task of an executor (and, in local mode,
+     * by the driver), so a task that wrote into a parameter would change what the others read; no library step
+     * writes into one, but a user's block function may, so a plan with one gets copies.
+     */
+    final boolean shareable;
 
     Params(double[][] data, int[][] shapes) {
+        this(data, shapes, false);
+    }
+
+    private Params(double[][] data, int[][] shapes, boolean shareable) {
         this.data = data;
         this.shapes = shapes;
+        this.shareable = shareable;
+    }
+
+    /** These values, which the tasks' tensors may wrap without copying ({@link #shareable}). */
+    Params shareable() {
+        return new Params(data, shapes, true);
     }
 
     /** A snapshot of the values (copies). */
@@ -35,7 +52,7 @@ final class Params implements Serializable {
         int[][] s = java.util.Arrays.copyOf(shapes, shapes.length + 1);
         d[data.length] = extra.toArray();
         s[data.length] = extra.shape();
-        return new Params(d, s);
+        return new Params(d, s, shareable);
     }
 
     int size() {
@@ -46,10 +63,16 @@ final class Params implements Serializable {
         return shapes[i].clone();
     }
 
-    /** Fresh tensors over copies of the values (an executor's replay may use them as leaves). */
+    /**
+     * Fresh tensors over the values (an executor's replay may use them as leaves): copies, or, when
+     * {@link #shareable}, the arrays themselves. Either way each call makes new Tensor objects, so a task's
+     * {@code requiresGrad_}, gradients and version counters are its own; gradients go to fresh arrays (the engine
+     * and the fused accumulators never add into a parameter's values). Copying a 2^20-wide parameter per task cost
+     * 8 MB of writes each.
+     */
     Tensor[] tensors() {
         Tensor[] t = new Tensor[data.length];
-        for (int i = 0; i < t.length; i++) t[i] = Tensor.wrap(data[i].clone(), shapes[i], false);
+        for (int i = 0; i < t.length; i++) t[i] = Tensor.wrap(shareable ? data[i] : data[i].clone(), shapes[i], false);
         return t;
     }
 

@@ -3,6 +3,8 @@ package dev.sparkautograd.dist;
 import dev.sparkautograd.Autograd;
 import dev.sparkautograd.Tensor;
 import dev.sparkautograd.tensor.Shapes;
+import org.apache.spark.SparkConf;
+import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 
@@ -12,6 +14,7 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.WeakHashMap;
 
 /**
  * A reduction of a DistTensor to a local tensor: plans the block graph under it, runs the Spark job and
@@ -161,7 +164,7 @@ final class Reduction {
         // One pass when the result is a scalar: the job returns d(result)/d(params) beside the value.
         boolean onePass = needed > 0 && valueNumel == 1;
         Params values = Params.of(ps);
-        JavaRDD<Block[]> zipped = Expr.zipAll(planner.frontierRdds);
+        JavaRDD<Block[]> zipped = StepCalls.zipAll(planner.frontierRdds);
 
         double[] result = runPartials(sc, zipped, plan, values, onePass ? needGrad : new boolean[ps.length],
                 onePass ? Tensor.full(mean ? 1.0 / count : 1.0, rows ? rowShape : Shapes.SCALAR) : null,
@@ -317,8 +320,8 @@ final class Reduction {
         for (Tensor d : directions) bundle = bundle.with(d);
         Params.Shipped shipped = ship(sc, bundle);
         try {
-            JavaRDD<double[]> partials = zipped.mapPartitions(
-                    it -> Collections.singletonList(plan.productPartial(it, shipped.value(), want)).iterator(), true);
+            JavaRDD<double[]> partials = StepCalls.mapPartitions(zipped,
+                    it -> Collections.singletonList(plan.productPartial(it, shipped.value(), want)).iterator());
             partials.setName(jobName + plan.productFusion(want, bundle.shapes));
             return treeSum(sc, partials, length);
         } finally {
@@ -342,11 +345,17 @@ final class Reduction {
         final int length = len;
         // The parameter values and the upstream gradient: in the task closure when small, else one broadcast per job,
         // destroyed when the job is done.
-        Params.Shipped shipped = ship(sc, u == null ? values : values.with(u));
+        Params bundle = u == null ? values : values.with(u);
+        // The tasks wrap the values without copying them (Params.shareable) unless a step may write into its
+        // parameters. First-order only: this job's backward keeps no graph, so every gradient is a fresh array;
+        // the product jobs' createGraph backward may keep an upstream tensor as a gradient, and they copy.
+        boolean readOnly = true;
+        for (Step s : plan.steps) readOnly &= !s.mayWriteParams();
+        Params.Shipped shipped = ship(sc, readOnly ? bundle.shareable() : bundle);
         final boolean withUpstream = u != null;
         try {
-            JavaRDD<Partial> partials = zipped.mapPartitions(
-                    it -> Collections.singletonList(plan.partial(it, shipped.value(), want, withUpstream)).iterator(), true);
+            JavaRDD<Partial> partials = StepCalls.mapPartitions(zipped,
+                    it -> Collections.singletonList(plan.partial(it, shipped.value(), want, withUpstream)).iterator());
             partials.setName(jobName + plan.fusion(want, withUpstream));
             int depth = (int) setting(sc, TREE_DEPTH, 2);
             long finalAbove = setting(sc, FINAL_COMBINE_ON_EXECUTOR_ABOVE, 1L << 20);
@@ -366,17 +375,24 @@ final class Reduction {
     private static long setting(JavaSparkContext sc, String key, long dflt) {
         String local = sc.getLocalProperty(key);
         if (local != null) return Long.parseLong(local.trim());
-        return sc.getConf().getLong(key, dflt);
+        return conf(sc).getLong(key, dflt);
+    }
+
+    /** Each context's SparkConf, read once: getConf() clones it (five clones a step), and it cannot change while the context runs. */
+    private static final Map<SparkContext, SparkConf> CONFS = Collections.synchronizedMap(new WeakHashMap<>());
+
+    private static SparkConf conf(JavaSparkContext sc) {
+        return CONFS.computeIfAbsent(sc.sc(), SparkContext::getConf);
     }
 
     /** A fusion switch (default on), read like {@link #setting}. */
     private static boolean flag(JavaSparkContext sc, String key) {
         String local = sc.getLocalProperty(key);
-        return local != null ? Boolean.parseBoolean(local) : sc.getConf().getBoolean(key, true);
+        return local != null ? Boolean.parseBoolean(local) : conf(sc).getBoolean(key, true);
     }
 
     private static Expr rowGrad(Expr leaf, Plan plan, JavaRDD<Block[]> zipped, int leafSlot, Params values, Params u) {
-        JavaRDD<Block> g = zipped.mapPartitions(it -> plan.rowGrads(it, values, leafSlot, u.tensors()[0]), true);
+        JavaRDD<Block> g = StepCalls.mapPartitions(zipped, it -> plan.rowGrads(it, values, leafSlot, u.tensors()[0]));
         g.setName("grad of " + leaf.name);
         return new Expr(new Expr.Source(leaf.sc, g, leaf.layout), 0, 1, leaf.rowShape, "grad");
     }

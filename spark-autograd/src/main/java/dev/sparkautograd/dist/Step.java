@@ -27,6 +27,11 @@ interface Step extends Serializable {
         throw new IllegalStateException(getClass().getSimpleName() + " does not take a sparse block");
     }
 
+    /** Whether this step may write into its parameters' values (a user's function may); library steps only read them. */
+    default boolean mayWriteParams() {
+        return false;
+    }
+
     /** Whether this step is {@code block.matmul(parameter)}, whose parameter gradient a reduction may take fused. */
     default boolean isMatmul() {
         return false;

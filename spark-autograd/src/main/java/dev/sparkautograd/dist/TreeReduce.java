@@ -70,10 +70,18 @@ final class TreeReduce {
     static double[] sumPartials(JavaRDD<Partial> partials, int length, int depth, boolean finalOnExecutor, boolean sparse) {
         int count = partials.getNumPartitions();
         if (count == 0) return new double[length];
+        int fanIn = Math.max(2, (int) Math.ceil(Math.pow(count, 1.0 / Math.max(1, depth))));
+        boolean levels = depth > 1 && count > fanIn + (count + fanIn - 1) / fanIn;
+        if (!levels && !(finalOnExecutor && count > 1)) {
+            // Every partial straight to the driver: one job over the partials themselves (no keyed RDDs to build),
+            // each stored at its partition's index, then added in that order: the bits of the keyed path below.
+            double[] out = Partial.sum(StepCalls.onePerPartition(partials)).flat();
+            if (out.length != length) throw new IllegalStateException("partials of length " + out.length + ", expected " + length);
+            return out;
+        }
         JavaPairRDD<Integer, Partial> level = partials
                 .mapPartitionsWithIndex((Integer p, Iterator<Partial> it) -> keyed(p, it), true)
                 .mapToPair(t -> t);
-        int fanIn = Math.max(2, (int) Math.ceil(Math.pow(count, 1.0 / Math.max(1, depth))));
         // As RDD.treeAggregate: a level only where it cuts what the next one receives (4 partials at
         // depth 2 go straight to the driver; a shuffle stage for them would cost more than it saves).
         for (int l = 1; l < depth && count > fanIn + (count + fanIn - 1) / fanIn; l++) {
