@@ -35,6 +35,11 @@ public final class DistTensor {
      */
     public static final String FUSE_POINTWISE = "spark.autograd.fusePointwise";
     /**
+     * Whether a wholly fused scalar reduction ({@code X w} and an element-wise tail, as a logistic loss) reads each
+     * row once, in tiles that stay in cache (default false: slower than two BLAS passes where memory is fast).
+     */
+    public static final String ONE_READ_PASS = "spark.autograd.oneReadPass";
+    /**
      * Whether a partition's gradient of a wide parameter travels as (row indices, values) when it touched under a
      * quarter of the parameter's rows (default true; the sum has the same bits either way).
      */

@@ -46,7 +46,12 @@ class DistRowTilesTest {
     /** [loss, gradients] with the matmul fused (so one read per row) or not, and the job names of the run. */
     private static double[] run(boolean fused, List<Tensor> init, Function<List<Tensor>, Tensor> model, List<List<String>> names) {
         double[][] out = new double[1][];
-        names.add(StageNames.during(() -> out[0] = FusionSwitch.lossAndGrads(DistTensor.FUSE_MATMUL, fused, init, model)));
+        SharedSpark.jsc().setLocalProperty(DistTensor.ONE_READ_PASS, "true"); // opt-in
+        try {
+            names.add(StageNames.during(() -> out[0] = FusionSwitch.lossAndGrads(DistTensor.FUSE_MATMUL, fused, init, model)));
+        } finally {
+            SharedSpark.jsc().setLocalProperty(DistTensor.ONE_READ_PASS, null);
+        }
         return out[0];
     }
 
@@ -88,6 +93,14 @@ class DistRowTilesTest {
         double[] gw = r.unsqueeze(1).mul(x).mean(0, false).toArray();
         for (int j = 0; j < 50; j++) assertEquals(gw[j], tiled[1 + j], 1e-12, "dL/dw" + j);
         assertEquals(r.mean().item(), tiled[51], 1e-12, "dL/db");
+    }
+
+    @Test
+    void itIsOffUnlessAskedFor() {
+        DistData d = data(300, 5, 100, 2);
+        List<String> names = StageNames.during(() -> FusionSwitch.lossAndGrads(DistTensor.FUSE_MATMUL, true, init(5), logistic(d)));
+        assertEquals(List.of(), StageNames.mentioning(names, "one read per row"), "default: two passes: " + names);
+        assertEquals(1, StageNames.mentioning(names, "fused matmul").size(), "still fused: " + names);
     }
 
     @Test

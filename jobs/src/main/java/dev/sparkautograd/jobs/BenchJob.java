@@ -283,13 +283,14 @@ public final class BenchJob extends SparkJob {
             try {
                 double[] coef = Tensor.randn(seed + 1, features + 1).mul(0.1).toArray();
                 Group g = new Group("logistic", String.format(Locale.ROOT, "Logistic loss+gradient, %,d x %d float64", rows, features),
-                        rows * (features + 1) * 8L, 1, List.of("spark-autograd", "MLlib", "hand-written", "autograd unfused"), rounds);
+                        rows * (features + 1) * 8L, 1, List.of("spark-autograd", "MLlib", "hand-written", "autograd unfused", "autograd one-read"), rounds);
                 r.groups.add(g);
                 interleave(sc, taskTime, g, List.of(
                         () -> Logistic.autograd(data, coef),
                         () -> Logistic.mllib(jsc, data, coef),
                         () -> Logistic.handwritten(jsc, data, coef),
-                        () -> Logistic.autograd(data, coef, false)));
+                        () -> Logistic.autograd(data, coef, false),
+                        () -> Logistic.autogradOneRead(data, coef)));
                 if (float32) logisticFloat32(spark, r, taskTime, data, coef);
             } finally {
                 data.unpersist();

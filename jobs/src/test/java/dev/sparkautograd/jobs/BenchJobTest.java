@@ -33,7 +33,7 @@ class BenchJobTest {
     void allImplementationsGiveTheSameLossAndGradient() throws Exception {
         BenchJob.Report r = job(with(TINY, "--mlp-rows", "1100", "--scan-rows", "2000")).measure(SharedSpark.session());
         BenchJob.Group logistic = r.group("logistic");
-        assertEquals(4, logistic.timings.size());
+        assertEquals(5, logistic.timings.size());
         double[] ref = logistic.timing("MLlib").result;
         assertEquals(1 + 7 + 1, ref.length);
         assertTrue(ref[0] > 0.5 && ref[0] < 1.0, "mean logistic loss near log 2: " + ref[0]);
@@ -134,6 +134,7 @@ class BenchJobTest {
         assertTrue(table.contains("| MLlib            |"), table);
         assertTrue(table.contains("| hand-written     |"), table);
         assertTrue(table.contains("| autograd unfused |"), table);
+        assertTrue(table.contains("| autograd one-read |"), table);
         assertTrue(table.contains("gradients agree"), table);
         assertTrue(!table.contains("MLP"), table);
         assertTrue(table.contains("DGEMM: "), table);

@@ -40,6 +40,12 @@ final class Plan implements Serializable {
     private boolean fuseMatmul = true;
     /** Whether {@link #partial} may run the element-wise tail of a scalar reduction as a {@link RowProgram}. */
     private boolean fusePointwise = true;
+    /**
+     * Whether a wholly fused reduction runs as one read per row ({@link RowTiles}); off unless
+     * {@code spark.autograd.oneReadPass} is set: on the machine measured, OpenBLAS's two {@code dgemv} passes over a
+     * cached 1 MB block were faster than the Java per-row dot and axpy (see the README's bench section).
+     */
+    private boolean oneReadPass = false;
     /** Whether a partial's gradient of a wide parameter may travel as (rows, values) ({@link Partial}). */
     private boolean sparsePartials = true;
     /** Per frontier slot: whether it is a sparse (CSR) column; null: none is. */
@@ -74,6 +80,10 @@ final class Plan implements Serializable {
 
     boolean fusesPointwise() {
         return fusePointwise;
+    }
+
+    void oneReadPass(boolean oneRead) {
+        oneReadPass = oneRead;
     }
 
     void sparsePartials(boolean sparse) {
@@ -138,7 +148,7 @@ final class Plan implements Serializable {
             List<String> names = new ArrayList<>();
             for (int k = 0; k < region.length; k++) if (region[k]) names.add(opNames[k]);
             parts.add("row program: " + String.join(", ", names));
-            RowTiles tiles = grads && fuseMatmul ? RowTiles.of(this, program, fusable(needGrad)) : null;
+            RowTiles tiles = grads && fuseMatmul && oneReadPass ? RowTiles.of(this, program, fusable(needGrad)) : null;
             if (tiles != null) parts.add("one read per row: " + String.join(", ", tiles.describe(this)));
         }
         return parts.isEmpty() ? "" : " [" + String.join("; ", parts) + "]";
@@ -291,7 +301,7 @@ final class Plan implements Serializable {
         boolean[] skip = program == null ? null : program.regionOps(steps.length);
         double[] programGrads = new double[params.length];
         // Wholly fused (X w and an element-wise tail): each block in tiles of rows, X read once (RowTiles).
-        RowTiles tiles = grads ? RowTiles.of(this, program, fused) : null;
+        RowTiles tiles = grads && oneReadPass ? RowTiles.of(this, program, fused) : null;
         while (blocks.hasNext()) {
             Block[] b = blocks.next();
             if (tiles != null) {

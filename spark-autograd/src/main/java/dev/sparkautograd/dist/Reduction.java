@@ -37,6 +37,7 @@ final class Reduction {
     static final String FUSE_MATMUL = "spark.autograd.fuseMatmul";
     static final String FUSE_POINTWISE = "spark.autograd.fusePointwise";
     static final String SPARSE_PARTIALS = "spark.autograd.sparsePartials";
+    static final String ONE_READ_PASS = "spark.autograd.oneReadPass";
     /** Parameter bundles under this many bytes travel in the task closure; larger ones as a broadcast. */
     static final String INLINE_PARAMS_BELOW = "spark.autograd.inlineParamsBelow";
 
@@ -152,6 +153,7 @@ final class Reduction {
         plan.fuseMatmul(flag(sc, FUSE_MATMUL));
         plan.fusePointwise(flag(sc, FUSE_POINTWISE));
         plan.sparsePartials(flag(sc, SPARSE_PARTIALS));
+        plan.oneReadPass(flag(sc, ONE_READ_PASS, false));
         Tensor[] ps = planner.params.toArray(new Tensor[0]);
         boolean[] needGrad = new boolean[ps.length];
         int needed = 0;
@@ -387,8 +389,12 @@ final class Reduction {
 
     /** A fusion switch (default on), read like {@link #setting}. */
     private static boolean flag(JavaSparkContext sc, String key) {
+        return flag(sc, key, true);
+    }
+
+    private static boolean flag(JavaSparkContext sc, String key, boolean byDefault) {
         String local = sc.getLocalProperty(key);
-        return local != null ? Boolean.parseBoolean(local) : conf(sc).getBoolean(key, true);
+        return local != null ? Boolean.parseBoolean(local) : conf(sc).getBoolean(key, byDefault);
     }
 
     private static Expr rowGrad(Expr leaf, Plan plan, JavaRDD<Block[]> zipped, int leafSlot, Params values, Params u) {

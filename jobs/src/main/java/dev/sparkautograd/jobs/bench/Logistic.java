@@ -46,6 +46,17 @@ public final class Logistic {
         }
     }
 
+    /** (a'') spark-autograd with the one-read pass ({@code spark.autograd.oneReadPass}: X read once per row, in tiles). */
+    public static double[] autogradOneRead(DistData data, double[] coef) {
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(data.blocks().context());
+        sc.setLocalProperty(DistTensor.ONE_READ_PASS, "true");
+        try {
+            return autogradStep(data, coef);
+        } finally {
+            sc.setLocalProperty(DistTensor.ONE_READ_PASS, null);
+        }
+    }
+
     private static double[] autogradStep(DistData data, double[] coef) {
         int d = coef.length - 1;
         Tensor w = Tensor.fromArray(java.util.Arrays.copyOf(coef, d), d).requiresGrad_(true);
