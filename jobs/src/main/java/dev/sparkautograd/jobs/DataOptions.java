@@ -216,6 +216,13 @@ public final class DataOptions {
         };
         Column checked = functions.udf(check, DataTypes.DoubleType).apply(
                 raw.col(y).cast("double"), functions.input_file_name(), positionInFile());
+        if (names.contains("features") && y.equals("label")) {
+            // The labels are checked by a job of their own, which reads the label column alone; the two columns are then
+            // read as the files hold them, so the library reads Spark's columnar batches (a computed column, such as the
+            // check, would make it read rows). The label's own numeric type is read as a cast to double would give it.
+            raw.select(checked).write().format("noop").mode("overwrite").save(); // Spark's sink that evaluates and drops
+            return raw.select(raw.col("features"), raw.col("label"));
+        }
         return raw.select(features.as("features"), checked.as("label"));
     }
 

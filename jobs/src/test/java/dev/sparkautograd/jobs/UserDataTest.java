@@ -357,6 +357,10 @@ class UserDataTest {
             assertEquals(0, r.exit(), p + ": " + r.err());
             assertTrue(Npy.read(out).allclose(expected, 1e-12, 1e-14), r.out());
         }
+        // a 'features' list and a 'label' are read straight from Spark's columnar batches (the labels checked by a job
+        // of their own); one column per feature is assembled into an array, a computed column, so read as rows
+        assertTrue(load("--input", lists.toString()).data().blocks().name().endsWith("(columnar batches)"), "columnar");
+        assertFalse(load("--input", columns.toString()).data().blocks().name().endsWith("(columnar batches)"), "rows");
         // a label outside the model's: named with its row and file
         writeParquet(tmp.resolve("five.parquet"), "message m { required double f1; required double f2; required double label; }", x, new double[] {1, 0, 5, 0}, false);
         String msg = failure(main("gradient", "--input", tmp.resolve("five.parquet").toString(), "--output", tmp.resolve("x.npy").toString()), 1);
