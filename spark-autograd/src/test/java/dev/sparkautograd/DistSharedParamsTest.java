@@ -56,12 +56,11 @@ class DistSharedParamsTest {
         double[][] runs = inlineAndBroadcast(() -> {
             w.setGrad(null);
             // the function adds one to its (constant) parameter in place at every block: within a task the blocks see
-            // 1, 2, 3, ... added; another task, or another job, must not see this task's additions
+            // 1, 2, 3, ... added; another task, or another job, must not see this task's additions, and neither must the
+            // driver's tensor, though the driver runs the function too (on empty blocks, to infer the result's shape)
             DistTensor z = d.tensor("x").mapBlocks(List.of(shift, w), (x, q) -> {
-                if (org.apache.spark.TaskContext.get() != null) { // in a task (the driver runs it once to infer the shape)
-                    try (Autograd.Scope ignored = Autograd.noGrad()) {
-                        q.get(0).add_(1.0);
-                    }
+                try (Autograd.Scope ignored = Autograd.noGrad()) {
+                    q.get(0).add_(1.0);
                 }
                 return x.add(q.get(0)).matmul(q.get(1));
             });

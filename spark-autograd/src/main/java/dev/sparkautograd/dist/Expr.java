@@ -245,7 +245,9 @@ public final class Expr {
     private static int[] inferRowShape(String opName, Expr[] in, Tensor[] ps, Step step) {
         int[] rest = null;
         Tensor[] detached = new Tensor[ps.length];
-        for (int i = 0; i < ps.length; i++) detached[i] = ps[i].detach();
+        // a user's function may write into its parameters: it gets copies here, so inferring the shape on the driver
+        // leaves the user's tensors as they were (detach() alone shares their storage)
+        for (int i = 0; i < ps.length; i++) detached[i] = step.mayWriteParams() ? ps[i].detach().clone() : ps[i].detach();
         for (int r = 2; r <= 3; r++) {
             Tensor[] blocks = new Tensor[in.length];
             for (int i = 0; i < in.length; i++) {
