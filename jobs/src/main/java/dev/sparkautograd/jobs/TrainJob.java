@@ -3,6 +3,7 @@ package dev.sparkautograd.jobs;
 import dev.sparkautograd.DistData;
 import dev.sparkautograd.DistTensor;
 import dev.sparkautograd.Tensor;
+import dev.sparkautograd.dist.AutoStorageLevel;
 import dev.sparkautograd.io.Npy;
 import dev.sparkautograd.jobs.models.Model;
 import dev.sparkautograd.jobs.models.Synthetic;
@@ -228,8 +229,8 @@ public final class TrainJob extends SparkJob {
         DistData d = in.data();
         try {
             DistTensor x = in.x(), y = in.y();
-            // No job has read the blocks yet: the level can still change (see CacheLevel for why DISK_ONLY)
-            CacheLevel.Choice cache = x.isSparse() ? null : CacheLevel.forBlocks(spark.sparkContext(), 8 * d.rows() * (perRow(x) + perRow(y)));
+            // No job has read the blocks yet: the level can still change (see AutoStorageLevel for why DISK_ONLY)
+            AutoStorageLevel cache = x.isSparse() ? null : AutoStorageLevel.forBlocks(spark.sparkContext(), 8 * d.rows() * (perRow(x) + perRow(y)));
             if (cache != null && cache.level() != StorageLevel.MEMORY_AND_DISK_SER()) d.unpersist().persist(cache.level());
             Model model = in.model();
             Synthetic syn = in.synthetic();

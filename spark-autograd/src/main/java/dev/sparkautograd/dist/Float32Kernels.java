@@ -33,32 +33,14 @@ final class Float32Kernels {
             throw new IllegalArgumentException("matmul: float32 rows of shape " + java.util.Arrays.toString(x.shape)
                     + " and a parameter of shape " + java.util.Arrays.toString(w.shape()) + " (a [rows, d] block times [d])");
         }
-        float[] a = x.data;
-        double[] c = w.toArrayUnsafe();
         double[] out = new double[rows];
-        for (int r = 0, o = 0; r < rows; r++, o += d) {
-            // four partial sums in a fixed order: a short dependency chain, the same bits everywhere
-            double m0 = 0, m1 = 0, m2 = 0, m3 = 0;
-            int j = 0;
-            for (; j + 3 < d; j += 4) {
-                m0 += a[o + j] * c[j];
-                m1 += a[o + j + 1] * c[j + 1];
-                m2 += a[o + j + 2] * c[j + 2];
-                m3 += a[o + j + 3] * c[j + 3];
-            }
-            for (; j < d; j++) m0 += a[o + j] * c[j];
-            out[r] = (m0 + m1) + (m2 + m3);
-        }
+        // the one-read pass's kernel: each dot summed in column order (mv's loop), rows interleaved
+        dev.sparkautograd.tensor.Kernels.rowDots(x.data, 0, rows, d, w.toArrayUnsafe(), out);
         return Tensor.wrap(out, new int[] {rows}, false);
     }
 
     /** {@code out += x^T g} for {@code x} of {@code [rows, d]} and {@code g} of {@code [rows]}: row by row, in row order. */
     static void transposeTimesAdd(Block.Float32 x, double[] g, double[] out) {
-        int rows = x.shape[0], d = x.shape[1];
-        float[] a = x.data;
-        for (int r = 0, o = 0; r < rows; r++, o += d) {
-            double gr = g[r];
-            for (int j = 0; j < d; j++) out[j] += a[o + j] * gr;
-        }
+        dev.sparkautograd.tensor.Kernels.addRowsTimes(g, x.data, 0, x.shape[0], x.shape[1], out);
     }
 }
