@@ -83,6 +83,27 @@ class DistAutoStorageLevelTest {
         }
     }
 
+    /** Float32 blocks hold an array or vector column at 4 bytes per value (scalars stay at 8): sized so, the same rows fit only as float32. */
+    @Test
+    void float32ArrayColumnsCountFourBytesPerValue() {
+        long storage = AutoStorageLevel.storageMemory(SharedSpark.session().sparkContext());
+        int width = (int) (storage / 18); // 3 rows: 2/3 of the storage memory as float32, 4/3 of it as float64
+        record Case(DistData.Dtype dtype, long bytes, StorageLevel expected) {}
+        Case[] cases = {
+                new Case(DistData.Dtype.FLOAT64, 3L * (8L * width + 8), StorageLevel.DISK_ONLY()),
+                new Case(DistData.Dtype.FLOAT32, 3L * (4L * width + 8), StorageLevel.MEMORY_AND_DISK_SER()),
+        };
+        for (Case c : cases) {
+            DistData d = DistData.fromDataset(wide(3, width), DistData.options().sparse(false).dtype(c.dtype).autoStorageLevel(), "x", "y");
+            try {
+                assertEquals(c.expected, d.blocks().getStorageLevel(), c.dtype + ", " + storage + " bytes of storage memory");
+                assertEquals(c.bytes, AutoStorageLevel.bytesPerRow(List.of(new int[] {width}, new int[0]), c.dtype == DistData.Dtype.FLOAT32) * d.rows());
+            } finally {
+                d.unpersist();
+            }
+        }
+    }
+
     @Test
     void theLevelFollowsTheStorageMemory() {
         SparkContext sc = SharedSpark.session().sparkContext();

@@ -5,6 +5,8 @@ import org.apache.spark.SparkEnv;
 import org.apache.spark.storage.StorageLevel;
 import scala.Tuple2;
 
+import java.util.List;
+
 /**
  * The storage level for caching blocks of a known size: serialized in memory, spilling to disk
  * ({@code MEMORY_AND_DISK_SER}), when they fit the executors' storage memory; written straight to disk
@@ -28,6 +30,21 @@ public record AutoStorageLevel(StorageLevel level, long blockBytes, long storage
     public static AutoStorageLevel forBlocks(SparkContext sc, long blockBytes) {
         long storage = storageMemory(sc);
         return new AutoStorageLevel(blockBytes <= storage ? StorageLevel.MEMORY_AND_DISK_SER() : StorageLevel.DISK_ONLY(), blockBytes, storage);
+    }
+
+    /**
+     * Bytes a row of dense columns with these row shapes takes in the cached blocks: 8 per value, 4 per value of an
+     * array or vector column stored as float32 ({@code DistData.Dtype.FLOAT32}, {@link Block#toFloat32}: scalar
+     * columns stay float64). Multiplied by the rows, the blocks' size for {@link #forBlocks}.
+     */
+    public static long bytesPerRow(List<int[]> rowShapes, boolean float32) {
+        long bytes = 0;
+        for (int[] shape : rowShapes) {
+            long values = 1;
+            for (int n : shape) values *= n;
+            bytes += values * (float32 && shape.length > 0 ? Float.BYTES : Double.BYTES);
+        }
+        return bytes;
     }
 
     /**
