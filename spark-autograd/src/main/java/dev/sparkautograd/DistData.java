@@ -64,7 +64,8 @@ public final class DistData {
         /**
          * Caches the blocks at {@code MEMORY_AND_DISK_SER} when they fit the executors' storage memory, else at
          * {@code DISK_ONLY} ({@link AutoStorageLevel}: Spark's unroll of a partition that does not fit can exhaust the
-         * heap at MEMORY_AND_DISK_SER), chosen on the driver once the rows and widths are known (8 bytes per value).
+         * heap at MEMORY_AND_DISK_SER), chosen on the driver once the rows and widths are known (8 bytes per value, 4 for
+         * an array or vector column at {@link Dtype#FLOAT32}).
          * A sparse column's size is not known before it is read: with one, the level is MEMORY_AND_DISK_SER.
          */
         public Options autoStorageLevel() {
@@ -150,15 +151,13 @@ public final class DistData {
     /** {@link Options#autoStorageLevel}: persists at the level chosen for the blocks' size (no job has read them yet). */
     private DistData autoPersist(Options options) {
         if (!options.autoStorageLevel) return this;
-        long values = 0;
+        List<int[]> shapes = new ArrayList<>();
         boolean sparse = false;
         for (Expr e : columns.exprs) {
-            long width = 1;
-            for (int n : e.rowShape()) width *= n;
-            values += width;
+            shapes.add(e.rowShape());
             sparse |= e.isSparse();
         }
-        long bytes = values * 8 * columns.rows();
+        long bytes = AutoStorageLevel.bytesPerRow(shapes, options.dtype == Dtype.FLOAT32) * columns.rows();
         StorageLevel level = sparse ? StorageLevel.MEMORY_AND_DISK_SER() : AutoStorageLevel.forBlocks(columns.blocks().context(), bytes).level();
         return persist(level);
     }

@@ -83,6 +83,91 @@ class DistAutoStorageLevelTest {
         }
     }
 
+    /** Float32 blocks hold an array or vector column at 4 bytes per value (scalars stay at 8): sized so, the same rows fit only as float32. */
+    @Test
+    void float32ArrayColumnsCountFourBytesPerValue() {
+        long storage = AutoStorageLevel.storageMemory(SharedSpark.session().sparkContext());
+        int width = (int) (storage / 18); // 3 rows: 2/3 of the storage memory as float32, 4/3 of it as float64
+        record Case(DistData.Dtype dtype, long bytes, StorageLevel expected) {}
+        Case[] cases = {
+                new Case(DistData.Dtype.FLOAT64, 3L * (8L * width + 8), StorageLevel.DISK_ONLY()),
+                new Case(DistData.Dtype.FLOAT32, 3L * (4L * width + 8), StorageLevel.MEMORY_AND_DISK_SER()),
+        };
+        for (Case c : cases) {
+            DistData d = DistData.fromDataset(wide(3, width), DistData.options().sparse(false).dtype(c.dtype).autoStorageLevel(), "x", "y");
+            try {
+                assertEquals(c.expected, d.blocks().getStorageLevel(), c.dtype + ", " + storage + " bytes of storage memory");
+                assertEquals(c.bytes, AutoStorageLevel.bytesPerRow(List.of(new int[] {width}, new int[0]), c.dtype == DistData.Dtype.FLOAT32) * d.rows());
+            } finally {
+                d.unpersist();
+            }
+        }
+    }
+
+    /**
+     * A level that unrolls and spills (MEMORY_AND_DISK, MEMORY_AND_DISK_SER) given for blocks over twice the storage
+     * memory gets one warning line on the driver, naming both sizes, DISK_ONLY and autoStorageLevel(); the level is kept.
+     * Other levels and sizes get none.
+     */
+    @Test
+    void aSpillingMemoryLevelForBlocksFarAboveTheStorageMemoryIsWarnedOf() {
+        long storage = AutoStorageLevel.storageMemory(SharedSpark.session().sparkContext());
+        int width = 100_000_000;
+        int far = (int) (2 * storage / (8L * width)) + 2, near = (int) (storage / (8L * width)) + 1;
+        record Case(String what, int rows, StorageLevel level, boolean warned) {}
+        Case[] cases = {
+                new Case(far + " dense rows of " + width + " at MEMORY_AND_DISK_SER", far, StorageLevel.MEMORY_AND_DISK_SER(), true),
+                new Case("the same at MEMORY_AND_DISK", far, StorageLevel.MEMORY_AND_DISK(), true),
+                new Case("the same at MEMORY_AND_DISK_2", far, StorageLevel.MEMORY_AND_DISK_2(), true),
+                new Case("the same at DISK_ONLY", far, StorageLevel.DISK_ONLY(), false),
+                new Case("the same at MEMORY_ONLY (nothing spills: what does not fit is read again)", far, StorageLevel.MEMORY_ONLY(), false),
+                new Case("the same, not cached", far, null, false),
+                new Case(near + " rows at MEMORY_AND_DISK_SER (at most twice the storage memory)", near, StorageLevel.MEMORY_AND_DISK_SER(), false),
+        };
+        org.apache.logging.log4j.core.Logger logger = (org.apache.logging.log4j.core.Logger) org.apache.logging.log4j.LogManager.getLogger(AutoStorageLevel.class);
+        List<String> lines = java.util.Collections.synchronizedList(new ArrayList<>());
+        org.apache.logging.log4j.core.appender.AbstractAppender capture = new org.apache.logging.log4j.core.appender.AbstractAppender(
+                "capture", null, null, true, org.apache.logging.log4j.core.config.Property.EMPTY_ARRAY) {
+            @Override
+            public void append(org.apache.logging.log4j.core.LogEvent e) {
+                lines.add(e.getLevel() + " " + e.getMessage().getFormattedMessage());
+            }
+        };
+        capture.start();
+        org.apache.logging.log4j.Level before = logger.getLevel();
+        logger.addAppender(capture);
+        logger.setLevel(org.apache.logging.log4j.Level.WARN);
+        try {
+            for (Case c : cases) {
+                lines.clear();
+                DistData.Options options = DistData.options().sparse(false);
+                if (c.level != null) options.storageLevel(c.level);
+                DistData d = DistData.fromDataset(wide(c.rows, width), options, "x", "y");
+                try {
+                    assertEquals(c.level == null ? StorageLevel.NONE() : c.level, d.blocks().getStorageLevel(), c.what);
+                    long bytes = 8L * c.rows * (width + 1);
+                    assertEquals(c.warned ? 1 : 0, lines.size(), c.what + ": " + lines);
+                    if (c.warned) {
+                        String line = lines.get(0);
+                        assertTrue(line.startsWith("WARN fromDataset x, y: caching " + String.format("%.1f MB of blocks at ", bytes / 1e6)), line);
+                        assertTrue(line.contains(String.format(" times the %.1f MB of storage memory", storage / 1e6)), line);
+                        assertTrue(line.contains("DISK_ONLY") && line.contains("autoStorageLevel()") && !line.contains("\n"), line);
+                    }
+                } finally {
+                    d.unpersist();
+                }
+            }
+        } finally {
+            logger.removeAppender(capture);
+            logger.setLevel(before);
+            capture.stop();
+        }
+        // the level is named as Spark's constant
+        assertTrue(AutoStorageLevel.warnIfUnrolling("w", StorageLevel.MEMORY_AND_DISK_SER(), 3 * storage, storage).startsWith("w: caching "), "");
+        assertTrue(AutoStorageLevel.warnIfUnrolling("w", StorageLevel.MEMORY_AND_DISK_SER(), 3 * storage, storage).contains(" at MEMORY_AND_DISK_SER, 3 times the "), "");
+        assertEquals(null, AutoStorageLevel.warnIfUnrolling("w", StorageLevel.MEMORY_AND_DISK(), 0, storage), "unknown size");
+    }
+
     @Test
     void theLevelFollowsTheStorageMemory() {
         SparkContext sc = SharedSpark.session().sparkContext();

@@ -25,7 +25,10 @@ import java.util.List;
 /**
  * LIBSVM files ({@code label index:value ...}, 1-based increasing indices) through Spark's own {@code libsvm}
  * data source (spark-mllib): a {@code features} column of ML {@code SparseVector}s, {@code numFeatures} wide when
- * {@code --features} is given, else as wide as the largest index (Spark's source finds it in a pass of its own).
+ * {@code --features} is given, else as wide as the largest index (Spark's source finds it in a pass of its own,
+ * when the schema is inferred, before any job of ours: its reader builds every vector {@code numFeatures} wide, so
+ * the library's counting pass sees that size, not the largest index, and cannot stand in for it; {@code --features}
+ * saves the pass).
  *
  * <p>Spark's parser does not say which line it failed on ({@code ArrayIndexOutOfBoundsException}, "indices should be
  * one-based and in ascending order", ...), nor does it check what the jobs also refuse (NaN and infinite values,

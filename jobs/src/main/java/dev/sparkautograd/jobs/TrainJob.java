@@ -223,15 +223,16 @@ public final class TrainJob extends SparkJob {
         }
         String who = modelOptions.kind.name();
         describe(spark, who + ": reading and checking the data");
-        // Serialized (raw arrays through Kryo): the cache's memory is counted exactly, and blocks that do not fit
-        // spill to disk instead of failing the job (see the README's "Data larger than memory").
-        DataOptions.Input in = data.load(spark, modelOptions, StorageLevel.MEMORY_AND_DISK_SER());
+        // Read uncached, then cached at the level chosen for the blocks' size once the counting job knows it (no job
+        // has read the blocks yet): serialized (raw arrays through Kryo, the cache's memory counted exactly) when they
+        // fit the storage memory, else straight to disk (see AutoStorageLevel, and the README's "Data larger than memory").
+        DataOptions.Input in = data.load(spark, modelOptions, null);
         DistData d = in.data();
         try {
             DistTensor x = in.x(), y = in.y();
-            // No job has read the blocks yet: the level can still change (see AutoStorageLevel for why DISK_ONLY)
-            AutoStorageLevel cache = x.isSparse() ? null : AutoStorageLevel.forBlocks(spark.sparkContext(), 8 * d.rows() * (perRow(x) + perRow(y)));
-            if (cache != null && cache.level() != StorageLevel.MEMORY_AND_DISK_SER()) d.unpersist().persist(cache.level());
+            AutoStorageLevel cache = x.isSparse() ? null : AutoStorageLevel.forBlocks(spark.sparkContext(),
+                    AutoStorageLevel.bytesPerRow(List.of(rowShape(x), rowShape(y)), data.dtype == DataOptions.Dtype.float32) * d.rows());
+            d.persist(cache != null ? cache.level() : StorageLevel.MEMORY_AND_DISK_SER());
             Model model = in.model();
             Synthetic syn = in.synthetic();
             long rows = d.rows();
@@ -412,10 +413,8 @@ public final class TrainJob extends SparkJob {
     }
 
 
-    /** Values per row of a column: the product of its shape after the rows. */
-    private static long perRow(DistTensor t) {
-        long n = 1;
-        for (int i = 1; i < t.shape().length; i++) n *= t.shape()[i];
-        return n;
+    /** A column's shape after the rows. */
+    private static int[] rowShape(DistTensor t) {
+        return Arrays.copyOfRange(t.shape(), 1, t.shape().length);
     }
 }

@@ -35,4 +35,15 @@ class Float32JobsTest {
         assertEquals(2, bad.exit(), bad.err());
         assertTrue(bad.err().contains("--dtype") && bad.err().contains("float32"), bad.err());
     }
+
+    /** train's cache is sized at 4 bytes per feature value under float32 (8 per label): the level's choice and the cache: line. */
+    @Test
+    void trainSizesItsCacheAtFourBytesPerFloat32Feature() throws Exception {
+        for (String dtype : new String[] {"float64", "float32"}) {
+            String out = DataJobsTest.run(new TrainJob(), "--generate", "40000", "--features", "5", "--partitions", "2", "--dtype", dtype,
+                    "--max-steps", "1", "--output", tmp.resolve("train-" + dtype).toString());
+            long bytes = 40000L * (5 * (dtype.equals("float32") ? 4 : 8) + 8);
+            assertTrue(DataJobsTest.line(out, "cache:").startsWith(String.format("MEMORY_AND_DISK_SER (%.1f MB of blocks, ", bytes / 1e6)), out);
+        }
+    }
 }

@@ -133,6 +133,7 @@ public final class Loader {
         List<int[]> shapes = new ArrayList<>();
         for (int i = 0; i < n; i++) shapes.add(reader.rowShape(i));
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(df.sparkSession().sparkContext());
+        long bytesPerRow = anySparse ? 0 : AutoStorageLevel.bytesPerRow(shapes, settings.float32()); // sparse: unknown before they are read
         if (anySparse) {
             JavaRDD<InternalRow> rows = selected.queryExecution().toRdd().toJavaRDD();
             int fixedRows = settings.blockRows();
@@ -143,12 +144,12 @@ public final class Loader {
         int perRow = Arrays.stream(widths).sum();
         int blockRows = settings.rowsPerBlock(perRow);
         if (scan != null) {
-            Expr.Source s = source(sc, scan.batches(), offsets, ColumnarReader.blocks(scan.reader(), offsets, blockRows), name, settings, 8L * blockRows * perRow, columns);
+            Expr.Source s = source(sc, scan.batches(), offsets, ColumnarReader.blocks(scan.reader(), offsets, blockRows), name, settings, 8L * blockRows * perRow, bytesPerRow, columns);
             s.rdd.setName(name + " " + ColumnarReader.NAME);
             return new Columns(s, Arrays.asList(columns), shapes);
         }
         JavaRDD<InternalRow> rows = selected.queryExecution().toRdd().toJavaRDD();
-        return new Columns(source(sc, rows, offsets, (p, it) -> reader.blocks(it, offsets[p], blockRows), name, settings, 8L * blockRows * perRow, columns),
+        return new Columns(source(sc, rows, offsets, (p, it) -> reader.blocks(it, offsets[p], blockRows), name, settings, 8L * blockRows * perRow, bytesPerRow, columns),
                 Arrays.asList(columns), shapes);
     }
 
@@ -167,7 +168,8 @@ public final class Loader {
         int blockRows = settings.rowsPerBlock(cols);
         boolean allow = settings.allowNonFinite();
         Expr.Source s = source(JavaSparkContext.fromSparkContext(rows.context()), rows, offsets,
-                (p, it) -> RowReader.rowBlocks(it, offsets[p], blockRows, cols, allow), "fromRows", settings, 8L * blockRows * cols, "fromRows");
+                (p, it) -> RowReader.rowBlocks(it, offsets[p], blockRows, cols, allow), "fromRows", settings, 8L * blockRows * cols,
+                AutoStorageLevel.bytesPerRow(List.of(new int[] {cols}), settings.float32()), "fromRows");
         return new Expr(s, 0, 1, new int[] {cols}, "fromRows");
     }
 
@@ -223,16 +225,28 @@ public final class Loader {
         return offsets;
     }
 
-    /**
-     * The blocks of a counted RDD: each partition's rows read into blocks starting at its offset, one block at a
-     * time (never a whole partition), an OutOfMemoryError turned into a one-line error ({@link MemoryGuard}).
-     */
+    /** {@link #source(JavaSparkContext, JavaRDD, long[], Function2, String, Settings, long, long, String...)} of a size unknown before it is read. */
     private static <R> Expr.Source source(JavaSparkContext sc, JavaRDD<R> rows, long[] offsets,
                                           Function2<Integer, Iterator<R>, Iterator<Block>> read, String name, Settings settings, long blockBytes,
                                           String... columns) {
+        return source(sc, rows, offsets, read, name, settings, blockBytes, 0, columns);
+    }
+
+    /**
+     * The blocks of a counted RDD: each partition's rows read into blocks starting at its offset, one block at a
+     * time (never a whole partition), an OutOfMemoryError turned into a one-line error ({@link MemoryGuard}). With
+     * {@code bytesPerRow} known (positive), the blocks' size goes into that error's advice, and a spilling memory
+     * level chosen for blocks far above the storage memory gets a warning ({@link AutoStorageLevel#warnIfUnrolling}).
+     */
+    private static <R> Expr.Source source(JavaSparkContext sc, JavaRDD<R> rows, long[] offsets,
+                                          Function2<Integer, Iterator<R>, Iterator<Block>> read, String name, Settings settings, long blockBytes,
+                                          long bytesPerRow, String... columns) {
+        long dataBytes = bytesPerRow * offsets[offsets.length - 1];
+        long storageBytes = dataBytes > 0 ? AutoStorageLevel.storageMemory(sc.sc()) : 0;
+        AutoStorageLevel.warnIfUnrolling(name, settings.storageLevel(), dataBytes, storageBytes);
         JavaRDD<Block> blocks = rows.mapPartitionsWithIndex((p, it) -> {
             MemoryGuard.Counted<R> in = new MemoryGuard.Counted<>(it);
-            return MemoryGuard.reading(read.call(p, in), in, name, p, blockBytes);
+            return MemoryGuard.reading(read.call(p, in), in, name, p, blockBytes, dataBytes, storageBytes);
         }, true);
         return named(blocks, name, settings, new Expr.Layout(offsets[offsets.length - 1], offsets.length - 1), sc, columns);
     }

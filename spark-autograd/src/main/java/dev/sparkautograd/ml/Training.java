@@ -19,7 +19,6 @@ import dev.sparkautograd.optim.SGD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.functions;
-import org.apache.spark.storage.StorageLevel;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -171,7 +170,7 @@ final class Training {
         }
         @SuppressWarnings("unchecked")
         Dataset<Row> rows = (Dataset<Row>) ds;
-        DistData data = DistData.fromDataset(rows, DistData.options().storageLevel(StorageLevel.MEMORY_AND_DISK()), featuresCol, labelCol);
+        DistData data = DistData.fromDataset(rows, DistData.options().autoStorageLevel(), featuresCol, labelCol);
         try {
             int features = data.tensor(featuresCol).shape()[1];
             Module module = network.apply(features);

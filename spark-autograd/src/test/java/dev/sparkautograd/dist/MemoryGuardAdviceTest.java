@@ -46,6 +46,43 @@ class MemoryGuardAdviceTest {
         }
     }
 
+    /**
+     * Knowing the blocks' size and the storage memory (after the counting job), the cache advice follows them: far
+     * above the storage memory DISK_ONLY alone (most partitions spill, each after an unroll the heap keeps), first;
+     * above it but near, DISK_ONLY first or MEMORY_AND_DISK_SER in a heap whose storage memory holds the blocks;
+     * within it, after more memory, MEMORY_AND_DISK_SER or DISK_ONLY.
+     */
+    @Test
+    void theCacheAdviceFollowsTheBlocksOverTheStorageMemory() {
+        long storage = 127 * MB; // 0.6 of a 512 MB heap above 300 MB
+        record Case(String what, long data, boolean caching, List<String> order, boolean memoryLevel) {}
+        String diskAlone = "cache at DISK_ONLY (each block serialized straight to disk): the ", diskOrSer = "cache at DISK_ONLY (each block serialized straight to disk) (",
+                serOrDisk = "cache at MEMORY_AND_DISK_SER (", memory = "give the executors more memory", partitions = "read the data in more, smaller partitions";
+        Case[] cases = {
+                new Case("17 times the storage memory (OutOfCoreTrainIT's 2.18 GB in 512 MB)", 2181 * MB, true, List.of(diskAlone, partitions, memory), false),
+                new Case("just over twice it", 2 * storage + 1, true, List.of(diskAlone, partitions, memory), false),
+                new Case("twice it", 2 * storage, true, List.of(diskOrSer, partitions, memory), true),
+                new Case("just over it", storage + 1, true, List.of(diskOrSer, partitions, memory), true),
+                new Case("all of it", storage, true, List.of(partitions, memory, serOrDisk), true),
+                new Case("a tenth of it", storage / 10, true, List.of(partitions, memory, serOrDisk), true),
+                new Case("far over it, not caching", 2181 * MB, false, List.of(partitions, memory, "if the data are cached, " + diskAlone), false),
+                new Case("within it, not caching", storage / 10, false, List.of(partitions, memory, "if the data are cached, " + serOrDisk), true),
+        };
+        for (Case c : cases) {
+            String a = MemoryGuard.advice(512 * MB, 2, 270 * MB, MB, c.caching, c.data, storage);
+            String[] parts = a.split("; (or )?");
+            assertEquals(c.order.size(), parts.length, c.what + ": " + a);
+            for (int i = 0; i < parts.length; i++) assertTrue(parts[i].startsWith(c.order.get(i)), c.what + ", advice " + i + ": " + a);
+            assertEquals(c.memoryLevel, a.contains("MEMORY_AND_DISK_SER"), c.what + ": " + a);
+            assertTrue(a.contains(String.format("%,.1f MB", c.data / 1e6)) && a.contains(String.format("%,.1f MB of storage memory", storage / 1e6)), c.what + ": " + a);
+            if (c.order.get(0).equals(diskOrSer)) {
+                // a heap whose storage memory (0.6 of it above 300 MB) holds the blocks: 212 MB above 300 MB scaled by data / storage
+                double heap = megabytes(a, "MEMORY_AND_DISK_SER in executors of about ([\\d,.]+) MB");
+                assertTrue(heap * 1e6 >= 300 * MB + 212.0 * MB * c.data / storage && heap * 1e6 < 300 * MB + 212.0 * MB * c.data / storage + 256 * MB, a);
+            }
+        }
+    }
+
     private static double megabytes(String text, String regex) {
         Matcher m = Pattern.compile(regex).matcher(text);
         assertTrue(m.find(), regex + " in " + text);
