@@ -11,7 +11,6 @@ import dev.sparkautograd.optim.NewtonCG;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.storage.StorageLevel;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.LogAxis;
@@ -102,7 +101,7 @@ public final class CompareOptimizersJob extends SparkJob {
         Model model = new Model(Model.Kind.logistic, features, 2, new int[0]);
         Synthetic syn = new Synthetic(model, rows, parts, seed).withCorrelation(correlation);
         describe(spark, "generating " + rows + " rows");
-        DistData d = DistData.fromDataset(syn.dataset(spark), DistData.options().storageLevel(StorageLevel.MEMORY_AND_DISK()), "features", "label");
+        DistData d = DistData.fromDataset(syn.dataset(spark), DistData.options().autoStorageLevel(), "features", "label");
         AtomicInteger jobs = new AtomicInteger();
         PassTimer counter = new PassTimer(jobs, spark.sparkContext());
         try {

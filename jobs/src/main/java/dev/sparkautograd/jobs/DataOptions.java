@@ -7,10 +7,12 @@ import dev.sparkautograd.DistTensor;
 import dev.sparkautograd.BadDataException;
 import dev.sparkautograd.jobs.models.Model;
 import dev.sparkautograd.jobs.models.Synthetic;
+import dev.sparkautograd.dist.AutoStorageLevel;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Column;
@@ -101,6 +103,25 @@ public final class DataOptions {
         DistTensor[] of(DistData rows) {
             DistTensor ys = rows.tensor("label");
             return new DistTensor[] {rows.tensor("features"), PLUS_MINUS_ONE.equals(labelNote) ? ys.add(1).mul(0.5) : ys};
+        }
+
+        /**
+         * Caches data read uncached ({@code load(.., null)}) at the level chosen for the blocks' size, now that the
+         * counting job knows it and no job has read the blocks yet: serialized (raw arrays through Kryo, the cache's
+         * memory counted exactly) when they fit the storage memory, else straight to disk (see AutoStorageLevel and the
+         * README's "Data larger than memory"). Returns the choice, for the {@code cache:} line; null for sparse
+         * features, whose size is not known before they are read (cached serialized).
+         */
+        AutoStorageLevel persistAtAutoLevel(SparkContext sc, boolean float32) {
+            AutoStorageLevel cache = x.isSparse() ? null
+                    : AutoStorageLevel.forBlocks(sc, AutoStorageLevel.bytesPerRow(List.of(rowShape(x), rowShape(y)), float32) * data.rows());
+            data.persist(cache != null ? cache.level() : StorageLevel.MEMORY_AND_DISK_SER());
+            return cache;
+        }
+
+        private static int[] rowShape(DistTensor t) {
+            int[] s = t.shape();
+            return Arrays.copyOfRange(s, 1, s.length);
         }
     }
 

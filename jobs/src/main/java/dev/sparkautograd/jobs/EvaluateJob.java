@@ -46,8 +46,11 @@ public final class EvaluateJob extends SparkJob {
             throw badOption(e.getMessage());
         }
         describe(spark, "reading and checking the data");
-        DataOptions.Input in = data.load(spark, m.options(features), org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
+        // Scoring reads the features, the labels and the model's output from the same blocks: cached, at the level the
+        // blocks' size calls for (DISK_ONLY when they do not fit the storage memory), as train caches them.
+        DataOptions.Input in = data.load(spark, m.options(features), null);
         try {
+            in.persistAtAutoLevel(spark.sparkContext(), data.dtype == DataOptions.Dtype.float32);
             String mismatch = m.checkWidth(in.x().shape()[1], in.source());
             if (mismatch != null) throw badOption("--model-dir " + modelDir + ": " + mismatch);
             Dataset<Row> scored = Scoring.score(spark, m.model(), m.params(), in.x(), in.y()).cache();

@@ -14,7 +14,6 @@ import dev.sparkautograd.optim.LBFGS;
 import dev.sparkautograd.optim.NewtonCG;
 import dev.sparkautograd.optim.SGD;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.storage.StorageLevel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -223,16 +222,12 @@ public final class TrainJob extends SparkJob {
         }
         String who = modelOptions.kind.name();
         describe(spark, who + ": reading and checking the data");
-        // Read uncached, then cached at the level chosen for the blocks' size once the counting job knows it (no job
-        // has read the blocks yet): serialized (raw arrays through Kryo, the cache's memory counted exactly) when they
-        // fit the storage memory, else straight to disk (see AutoStorageLevel, and the README's "Data larger than memory").
+        // Read uncached, then cached at the level chosen for the blocks' size once the counting job knows it.
         DataOptions.Input in = data.load(spark, modelOptions, null);
         DistData d = in.data();
         try {
             DistTensor x = in.x(), y = in.y();
-            AutoStorageLevel cache = x.isSparse() ? null : AutoStorageLevel.forBlocks(spark.sparkContext(),
-                    AutoStorageLevel.bytesPerRow(List.of(rowShape(x), rowShape(y)), data.dtype == DataOptions.Dtype.float32) * d.rows());
-            d.persist(cache != null ? cache.level() : StorageLevel.MEMORY_AND_DISK_SER());
+            AutoStorageLevel cache = in.persistAtAutoLevel(spark.sparkContext(), data.dtype == DataOptions.Dtype.float32);
             Model model = in.model();
             Synthetic syn = in.synthetic();
             long rows = d.rows();
@@ -410,11 +405,5 @@ public final class TrainJob extends SparkJob {
             d.unpersist();
             spark.sparkContext().setJobDescription(null);
         }
-    }
-
-
-    /** A column's shape after the rows. */
-    private static int[] rowShape(DistTensor t) {
-        return Arrays.copyOfRange(t.shape(), 1, t.shape().length);
     }
 }
