@@ -27,7 +27,11 @@ import java.util.List;
  * or dense Vector column's elements at once) instead of converting row by row. The columns, their widths and every
  * check are the {@link RowReader}'s: a run the bulk copy cannot take (a null, a non-finite value, a ragged array, a
  * Vector stored sparse, a decimal, vectors it does not know) is read cell by cell through {@link RowReader#read} on
- * the batch's row view, so values and error messages are the row path's, bit for bit and word for word.
+ * the batch's row view, so values and error messages are the row path's, bit for bit and word for word. A sparse
+ * (CSR) column is read a row at a time from its child vectors (a sparse Vector's indices and values, a dense-stored
+ * Vector's or an array's non-zeros), the same way: a cell that is not plain (a null, a wrong size, indices out of
+ * range or not increasing, a non-finite value) is read by {@link RowReader#read}. Blocks follow {@link BlockBuilder}'s
+ * rule, as the row path's do.
  *
  * <p>The scan reuses its batches: everything is copied out of a batch before the next one is asked for.
  */
