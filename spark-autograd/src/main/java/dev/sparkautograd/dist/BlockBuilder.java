@@ -167,29 +167,32 @@ final class BlockBuilder {
     static final class CsrBuilder {
         private int[] offsets = new int[17];
         private int rows;
-        private int[] indices = new int[64];
-        private double[] values = new double[64];
+        /** The entries: the first {@link #nnz} are the column's (a reader may write beyond them, then count them). */
+        int[] indices = new int[64];
+        double[] values = new double[64];
         int nnz;
 
         void add(int j, double v) {
-            if (nnz == values.length) grow(1);
+            reserve(1);
             indices[nnz] = j;
             values[nnz++] = v;
         }
 
-        /** Appends the non-zeros of {@code x[0..m)}, at columns {@code idx[..]} (null: at their positions). */
-        void addNonZeros(int[] idx, double[] x, int m) {
-            if (nnz + m > values.length) grow(m);
+        /** Appends the non-zeros of {@code x[0..m)} at their positions. */
+        void addNonZeros(double[] x, int m) {
+            reserve(m);
             for (int j = 0; j < m; j++) {
                 double v = x[j];
                 if (v != 0) {
-                    indices[nnz] = idx == null ? j : idx[j];
+                    indices[nnz] = j;
                     values[nnz++] = v;
                 }
             }
         }
 
-        private void grow(int more) {
+        /** Room for {@code more} entries after the {@link #nnz} there are. */
+        void reserve(int more) {
+            if (nnz + more <= values.length) return;
             int size = Math.max(nnz + more, 2 * values.length);
             indices = Arrays.copyOf(indices, size);
             values = Arrays.copyOf(values, size);

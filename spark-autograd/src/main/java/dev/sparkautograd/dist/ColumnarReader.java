@@ -237,13 +237,23 @@ final class ColumnarReader implements Serializable {
             if (!(v.getChild(2) instanceof WritableColumnVector ia) || !(v.getChild(3) instanceof WritableColumnVector va) || ia.isNullAt(k) || va.isNullAt(k)) return false;
             int m = ia.getArrayLength(k), io = ia.getArrayOffset(k), vo = va.getArrayOffset(k);
             if (va.getArrayLength(k) != m || anyNull(ia.arrayData(), io, m) || anyNull(va.arrayData(), vo, m)) return false;
-            int[] idx = ia.arrayData().getInts(io, m);
-            double[] x = va.arrayData().getDoubles(vo, m);
+            // straight into the CSR arrays, counted (csr.nnz) only when the whole row is plain
+            ColumnVector ie = ia.arrayData(), ve = va.arrayData();
+            csr.reserve(m);
+            int[] indices = csr.indices;
+            double[] values = csr.values;
+            int e = csr.nnz, last = -1;
             for (int j = 0; j < m; j++) {
-                if (idx[j] < 0 || idx[j] >= w || j > 0 && idx[j] <= idx[j - 1]) return false;
+                int c = ie.getInt(io + j);
+                double x = ve.getDouble(vo + j);
+                if (c < 0 || c >= w || c <= last || !rows.allowNonFinite && !Double.isFinite(x)) return false;
+                last = c;
+                if (x != 0) {
+                    indices[e] = c;
+                    values[e++] = x;
+                }
             }
-            if (!finite(x, m)) return false;
-            csr.addNonZeros(idx, x, m);
+            csr.nnz = e;
             return true;
         }
 
@@ -254,7 +264,7 @@ final class ColumnarReader implements Serializable {
             if (anyNull(a.arrayData(), start, w)) return false;
             if (scratch.length < w) scratch = new double[w];
             if (!numbers(a.arrayData(), type, start, w, scratch, 0) || !finite(scratch, w)) return false;
-            csr.addNonZeros(null, scratch, w);
+            csr.addNonZeros(scratch, w);
             return true;
         }
 
