@@ -170,6 +170,168 @@ class DistDataTest {
         assertTrue(load(SharedSpark.session().createDataFrame(rows, s), false, "d").rows() == 61);
     }
 
+    /** Rows of a Vector column {@code x} (40 wide, sparse and dense-stored rows mixed), arrays {@code a} and {@code fa}, and {@code y}. */
+    static List<Row> sparseRows(int n, boolean nonFinite) {
+        List<Row> rows = new ArrayList<>();
+        for (int r = 0; r < n; r++) {
+            double x = Math.sin(r) * 1e3;
+            Object vec = switch (r % 5) {
+                case 0 -> { // stored dense, mostly zeros (as VectorAssembler writes it)
+                    double[] d = new double[40];
+                    d[r % 40] = x;
+                    d[(r * 7 + 3) % 40] = -0.0;
+                    yield Vectors.dense(d);
+                }
+                case 1 -> Vectors.sparse(40, new int[] {2, 9, 39}, new double[] {0.0, -0.0, x}); // stored zeros are dropped
+                case 2 -> Vectors.sparse(40, new int[0], new double[0]);
+                default -> Vectors.sparse(40, new int[] {r % 13, 13 + r % 11, 30 + r % 7}, new double[] {x, 1.0 / r, nonFinite && r == 8 ? Double.NaN : -r});
+            };
+            double[] a = new double[6];
+            a[r % 6] = r % 4 == 0 ? 0 : x;
+            if (nonFinite && r == 9) a[5] = Double.NEGATIVE_INFINITY;
+            rows.add(RowFactory.create(vec, a, new float[] {0, (float) x, r % 2}, r * 0.5));
+        }
+        return rows;
+    }
+
+    static final StructType SPARSE_SCHEMA = schema(field("x", SQLDataTypes.VectorType()), field("a", DataTypes.createArrayType(DataTypes.DoubleType)),
+            field("fa", DataTypes.createArrayType(DataTypes.FloatType)), field("y", DataTypes.DoubleType));
+
+    /** Every block alike, bit for bit: first row, and per column its dense values or its CSR offsets, indices and values. */
+    static void assertSameBlocks(List<dev.sparkautograd.dist.Block> expected, List<dev.sparkautograd.dist.Block> actual, String[] cols, String what) {
+        assertEquals(expected.size(), actual.size(), what + ": blocks");
+        for (int k = 0; k < expected.size(); k++) {
+            dev.sparkautograd.dist.Block e = expected.get(k), a = actual.get(k);
+            String at = what + ", block " + k + ", column ";
+            assertEquals(e.firstRow(), a.firstRow(), what + ": first row of block " + k);
+            for (int c = 0; c < cols.length; c++) {
+                assertEquals(e.isSparse(c), a.isSparse(c), at + cols[c]);
+                if (e.isSparse(c)) {
+                    dev.sparkautograd.dist.Block.Csr ce = e.csr(c), ca = a.csr(c);
+                    assertEquals(ce.width(), ca.width(), at + cols[c]);
+                    assertArrayEquals(ce.offsets(), ca.offsets(), at + cols[c] + " offsets");
+                    assertArrayEquals(ce.indices(), ca.indices(), at + cols[c] + " indices");
+                    assertBits(ce.values(), ca.values(), at + cols[c] + " values");
+                } else {
+                    assertArrayEquals(e.column(c).shape(), a.column(c).shape(), at + cols[c]);
+                    assertBits(e.column(c).toArray(), a.column(c).toArray(), at + cols[c]);
+                }
+            }
+        }
+    }
+
+    static void assertBits(double[] expected, double[] actual, String what) {
+        assertEquals(expected.length, actual.length, what);
+        for (int j = 0; j < expected.length; j++) {
+            assertEquals(Double.doubleToRawLongBits(expected[j]), Double.doubleToRawLongBits(actual[j]), what + " element " + j);
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void sparseBlocksFromColumnarBatchesAreTheRowPathsBitForBit(@TempDir Path dir) {
+        // Sparse Vector and array columns beside dense ones, read from Parquet's columnar batches of 7 rows (blocks span
+        // them) against the same files through Spark's row reader, and against the in-memory rows written there.
+        String path = dir.resolve("sparse").toString(), legacy = dir.resolve("legacy").toString(), bad = dir.resolve("nonfinite").toString();
+        SharedSpark.session().createDataFrame(sparseRows(61, false), SPARSE_SCHEMA).repartition(3).write().parquet(path);
+        SharedSpark.session().createDataFrame(sparseRows(61, true), SPARSE_SCHEMA).repartition(2).write().parquet(bad);
+        org.apache.spark.sql.SparkSession legacyWriter = SharedSpark.session().newSession();
+        legacyWriter.conf().set("spark.sql.parquet.writeLegacyFormat", "true");
+        legacyWriter.createDataFrame(sparseRows(61, false), SPARSE_SCHEMA).repartition(3).write().parquet(legacy);
+        org.apache.spark.sql.SparkSession columnar = SharedSpark.session().newSession(), byRows = SharedSpark.session().newSession(),
+                split = SharedSpark.session().newSession(), splitByRows = SharedSpark.session().newSession();
+        for (org.apache.spark.sql.SparkSession s : List.of(columnar, split)) s.conf().set("spark.sql.parquet.columnarReaderBatchSize", "7");
+        for (org.apache.spark.sql.SparkSession s : List.of(byRows, splitByRows)) s.conf().set("spark.sql.parquet.enableVectorizedReader", "false");
+        // splits of 1 KB: most hold no row group, so most partitions are empty
+        for (org.apache.spark.sql.SparkSession s : List.of(split, splitByRows)) s.conf().set("spark.sql.files.maxPartitionBytes", "1024");
+        String[] cols = {"y", "x", "fa", "a"};
+        Dataset<Row> inMemory = df1(SPARSE_SCHEMA, sparseRows(40, false).toArray(new Row[0]));
+        Object[][] runs = {
+                // what, options, columnar input, reference input (read as rows)
+                {"sparse(true), blockRows 5", DistData.options().sparse(true).blockRows(5), columnar.read().parquet(path), byRows.read().parquet(path)},
+                {"sparse(true), blockBytes 300", DistData.options().sparse(true).blockBytes(300), columnar.read().parquet(path), byRows.read().parquet(path)},
+                {"x sparse by its density beside dense arrays", DistData.options(), columnar.read().parquet(path), byRows.read().parquet(path)},
+                {"legacy two-level lists, blockBytes 1000", DistData.options().sparse(true).blockBytes(1000), columnar.read().parquet(legacy), byRows.read().parquet(path)},
+                {"empty partitions, blockRows 3", DistData.options().sparse(true).blockRows(3), split.read().parquet(path), splitByRows.read().parquet(path)},
+                {"NaN and infinities allowed", DistData.options().sparse(true).blockBytes(200).allowNonFinite(true), columnar.read().parquet(bad), byRows.read().parquet(bad)},
+                {"the in-memory rows, blockRows 6", DistData.options().sparse(true).blockRows(6), source(inMemory, true, dir), inMemory}};
+        for (Object[] run : runs) {
+            String what = (String) run[0];
+            DistData.Options o = (DistData.Options) run[1];
+            DistData a = load((Dataset<Row>) run[2], true, o, cols), b = load((Dataset<Row>) run[3], false, o, cols);
+            assertTrue(a.tensor("x").isSparse(), what);
+            assertEquals(what.startsWith("x sparse"), !a.tensor("a").isSparse(), what);
+            assertEquals(b.rows(), a.rows(), what);
+            assertEquals(b.numPartitions(), a.numPartitions(), what);
+            List<dev.sparkautograd.dist.Block> blocks = a.blocks().collect();
+            assertSameBlocks(b.blocks().collect(), blocks, cols, what);
+            if (what.contains("blockRows")) {
+                int max = Integer.parseInt(what.substring(what.lastIndexOf(' ') + 1));
+                for (dev.sparkautograd.dist.Block k : blocks) assertTrue(k.rows() <= max, what + ": " + k.rows() + " rows");
+                assertTrue(blocks.size() >= a.rows() / max, what + ": " + blocks.size() + " blocks");
+            }
+            if (what.contains("blockBytes")) assertTrue(blocks.size() > a.numPartitions() + 1, what + ": " + blocks.size() + " blocks");
+            if (what.startsWith("empty")) {
+                List<Boolean> nonEmpty = a.blocks().mapPartitions(it -> List.of(it.hasNext()).iterator()).collect();
+                assertTrue(nonEmpty.contains(false) && nonEmpty.contains(true), what + ": " + nonEmpty);
+            }
+        }
+    }
+
+    @Test
+    void badSparseCellsNameTheColumnAndRowAsTheRowPathDoes(@TempDir Path dir) {
+        // Vectors as their struct form (what a file may hold; Spark's SparseVector refuses such indices), read back as
+        // Vectors through the columnar batches (2 rows each) and through Spark's row reader, sparse(true): the same
+        // message from both. 5 rows, the bad cell(s) in rows 2 and 3, one partition.
+        StructType struct = schema(field("x", new StructType(new StructField[] {
+                field("type", DataTypes.ByteType), field("size", DataTypes.IntegerType),
+                field("indices", DataTypes.createArrayType(DataTypes.IntegerType)), field("values", DataTypes.createArrayType(DataTypes.DoubleType))})),
+                field("a", DataTypes.createArrayType(DataTypes.DoubleType)), field("y", DataTypes.DoubleType));
+        StructType asVectors = schema(field("x", SQLDataTypes.VectorType()), field("a", DataTypes.createArrayType(DataTypes.DoubleType)), field("y", DataTypes.DoubleType));
+        Row gx = sparseCell(4, new int[] {1}, 2);
+        double[] ga = {0, 1, 0};
+        Row good = RowFactory.create(gx, ga, 1.0);
+        String nonFinite = "; pass DistData.options().allowNonFinite(true) to allow non-finite values";
+        Object[][] cases = {
+                // row 2, row 3, the message
+                {RowFactory.create(null, ga, 1.0), good, "column 'x' is null at row 2"},
+                {RowFactory.create(sparseCell(5, new int[] {0}, 1), ga, 1.0), good, "column 'x' has 5 values at row 2 but 4 in earlier rows (ragged arrays)"},
+                {RowFactory.create(sparseCell(4, new int[] {1, 4}, 1, 2), ga, 1.0), good, "column 'x' has a sparse index 4 out of range [0, 4) at row 2"},
+                {RowFactory.create(sparseCell(4, new int[] {-1, 2}, 1, 2), ga, 1.0), good, "column 'x' has a sparse index -1 out of range [0, 4) at row 2"},
+                {RowFactory.create(sparseCell(4, new int[] {2, 1}, 1, 2), ga, 1.0), good, "column 'x' has an unsorted sparse index 1 (after 2) at row 2"},
+                {RowFactory.create(sparseCell(4, new int[] {1, 1}, 1, 2), ga, 1.0), good, "column 'x' has a duplicated sparse index 1 (after 1) at row 2"},
+                {RowFactory.create(sparseCell(4, new int[] {0, 3}, 1, Double.NaN), ga, 1.0), good, "column 'x' has NaN at row 2 (index 3)" + nonFinite},
+                {RowFactory.create(RowFactory.create((byte) 1, null, null, new double[] {1, Double.POSITIVE_INFINITY, 0, 0}), ga, 1.0), good,
+                        "column 'x' has an infinite value at row 2 (index 1)" + nonFinite},
+                {RowFactory.create(RowFactory.create((byte) 1, null, null, new double[] {1, 0, 0, 0, 5}), ga, 1.0), good,
+                        "column 'x' has 5 values at row 2 but 4 in earlier rows (ragged arrays)"},
+                {RowFactory.create(gx, null, 1.0), good, "column 'a' is null at row 2"},
+                {RowFactory.create(gx, new Double[] {0.0, null, 1.0}, 1.0), good, "column 'a' has a null element at row 2 (index 1)"},
+                {RowFactory.create(gx, new double[] {0, Double.NaN, 1}, 1.0), good, "column 'a' has NaN at row 2 (index 1)" + nonFinite},
+                {RowFactory.create(gx, new double[] {0, 1}, 1.0), good, "column 'a' has 2 values at row 2 but 3 in earlier rows (ragged arrays)"},
+                // two bad cells: the first in row order is named, whichever column (sparse or dense) holds it
+                {RowFactory.create(gx, ga, null), RowFactory.create(sparseCell(4, new int[] {3, 3}, 1, 2), ga, 1.0), "column 'y' is null at row 2"},
+                {RowFactory.create(sparseCell(4, new int[] {3, 3}, 1, 2), ga, 1.0), RowFactory.create(gx, ga, null),
+                        "column 'x' has a duplicated sparse index 3 (after 3) at row 2"}};
+        org.apache.spark.sql.SparkSession columnar = SharedSpark.session().newSession(), byRows = SharedSpark.session().newSession();
+        columnar.conf().set("spark.sql.parquet.columnarReaderBatchSize", "2");
+        byRows.conf().set("spark.sql.parquet.enableVectorizedReader", "false");
+        for (Object[] c : cases) {
+            String path = dir.resolve("case" + System.nanoTime()).toString();
+            SharedSpark.session().createDataFrame(List.of(good, good, (Row) c[0], (Row) c[1], good), struct).coalesce(1).write().parquet(path);
+            for (org.apache.spark.sql.SparkSession s : List.of(columnar, byRows)) {
+                DistData d = load(s.read().schema(asVectors).parquet(path), s == columnar, DistData.options().sparse(true), "x", "a", "y");
+                assertTrue(d.tensor("x").isSparse() && d.tensor("a").isSparse());
+                assertEquals((String) c[2], assertThrows(IllegalArgumentException.class, () -> d.tensor("y").sum()).getMessage(), s == columnar ? "columnar" : "rows");
+            }
+        }
+    }
+
+    /** A sparse Vector's struct form (type 0, size, indices, values), unchecked. */
+    private static Row sparseCell(int size, int[] indices, double... values) {
+        return RowFactory.create((byte) 0, size, indices, values);
+    }
+
     @Test
     void oneCountingJobPerSourceThenOneJobPerStep() {
         // No exchange in the plan (adaptive execution would run a job of its own for a shuffle's map stage).

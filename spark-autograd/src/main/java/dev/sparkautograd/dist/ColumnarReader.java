@@ -5,7 +5,6 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.Attribute;
 import org.apache.spark.sql.catalyst.expressions.NamedExpression;
 import org.apache.spark.sql.execution.ColumnarToRowExec;
@@ -21,7 +20,6 @@ import java.io.Serializable;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
-import java.util.NoSuchElementException;
 
 /**
  * Reads the selected columns of a Dataset from the columnar batches of its scan (the vectorized Parquet reader's)
@@ -29,7 +27,11 @@ import java.util.NoSuchElementException;
  * or dense Vector column's elements at once) instead of converting row by row. The columns, their widths and every
  * check are the {@link RowReader}'s: a run the bulk copy cannot take (a null, a non-finite value, a ragged array, a
  * Vector stored sparse, a decimal, vectors it does not know) is read cell by cell through {@link RowReader#read} on
- * the batch's row view, so values and error messages are the row path's, bit for bit and word for word.
+ * the batch's row view, so values and error messages are the row path's, bit for bit and word for word. A sparse
+ * (CSR) column is read a row at a time from its child vectors (a sparse Vector's indices and values, a dense-stored
+ * Vector's or an array's non-zeros), the same way: a cell that is not plain (a null, a wrong size, indices out of
+ * range or not increasing, a non-finite value) is read by {@link RowReader#read}. Blocks follow {@link BlockBuilder}'s
+ * rule, as the row path's do.
  *
  * <p>The scan reuses its batches: everything is copied out of a batch before the next one is asked for.
  */
@@ -89,8 +91,8 @@ final class ColumnarReader implements Serializable {
     }
 
     /** The block reader of each partition, for {@code Loader.source} (whose counting input it keeps at the rows read). */
-    static Function2<Integer, Iterator<ColumnarBatch>, Iterator<Block>> blocks(ColumnarReader reader, long[] offsets, int blockRows) {
-        return (p, it) -> reader.blocks(it, offsets[p], blockRows, (MemoryGuard.Counted<?>) it);
+    static Function2<Integer, Iterator<ColumnarBatch>, Iterator<Block>> blocks(ColumnarReader reader, long[] offsets, int blockRows, long blockBytes) {
+        return (p, it) -> reader.blocks(it, offsets[p], blockRows, blockBytes, (MemoryGuard.Counted<?>) it);
     }
 
     /** {@code batch}'s columns in the selection's order (a new batch over the same vectors when they differ). */
@@ -138,64 +140,138 @@ final class ColumnarReader implements Serializable {
     }
 
     /**
-     * The dense blocks of one partition whose first row has global index {@code offset}: blocks of
-     * {@code blockRows} rows (the last one shorter), across batch boundaries, as {@link RowReader#blocks} makes them.
+     * The blocks of one partition whose first row has global index {@code offset}, as {@link RowReader#blocks} makes
+     * them (the same rule, across batch boundaries).
      */
-    Iterator<Block> blocks(Iterator<ColumnarBatch> batches, long offset, int blockRows, MemoryGuard.Counted<?> progress) {
-        int n = ordinals.length;
-        return new Iterator<>() {
-            ColumnarBatch batch;
-            int at;
-            long next = offset;
-
-            @Override
-            public boolean hasNext() {
-                while (batch == null || at == batch.numRows()) {
-                    batch = null;
-                    if (!batches.hasNext()) return false;
-                    batch = view(batches.next());
-                    at = 0;
-                    progress.rows = next - offset + batch.numRows();
-                }
-                return true;
-            }
-
-            @Override
-            public Block next() {
-                if (!hasNext()) throw new NoSuchElementException();
-                double[][] buf = new double[n][];
-                for (int i = 0; i < n; i++) buf[i] = new double[blockRows * rows.widths[i]];
-                int b = 0;
-                long first = next;
-                while (b < blockRows && hasNext()) {
-                    int k = Math.min(blockRows - b, batch.numRows() - at);
-                    copy(batch, at, k, buf, b, next);
-                    b += k;
-                    at += k;
-                    next += k;
-                }
-                return rows.denseBlock(first, buf, b, blockRows);
-            }
-        };
+    Iterator<Block> blocks(Iterator<ColumnarBatch> batches, long offset, int blockRows, long blockBytes, MemoryGuard.Counted<?> progress) {
+        return BlockBuilder.blocks(new BatchRows(batches, progress), offset, first -> rows.open(first, blockRows, blockBytes));
     }
 
-    /** Rows {@code [at, at + k)} of {@code batch} (global rows from {@code first}) into the buffers from row {@code b}. */
-    private void copy(ColumnarBatch batch, int at, int k, double[][] buf, int b, long first) {
-        try {
-            for (int i = 0; i < buf.length; i++) {
-                int w = rows.widths[i];
-                if (!bulk(batch, i, at, k, buf[i], b * w, first)) {
-                    for (int r = 0; r < k; r++) rows.read(batch.getRow(at + r), i, buf[i], (b + r) * w, first + r);
+    /** The rows of a partition's batches, added to blocks a run at a time. */
+    private final class BatchRows implements BlockBuilder.Rows {
+        private final Iterator<ColumnarBatch> batches;
+        private final MemoryGuard.Counted<?> progress;
+        private ColumnarBatch batch;
+        private int at;
+        /** Rows of the batches taken so far (kept in {@code progress} for the out-of-memory message). */
+        private long taken;
+        /** A row's values of a sparse column read from an array (grown to the widest). */
+        private double[] scratch = new double[0];
+
+        BatchRows(Iterator<ColumnarBatch> batches, MemoryGuard.Counted<?> progress) {
+            this.batches = batches;
+            this.progress = progress;
+        }
+
+        @Override
+        public boolean hasNext() {
+            while (batch == null || at == batch.numRows()) {
+                batch = null;
+                if (!batches.hasNext()) return false;
+                batch = view(batches.next());
+                at = 0;
+                taken += batch.numRows();
+                progress.rows = taken;
+            }
+            return true;
+        }
+
+        /**
+         * Rows of the batch from {@code at} until the block is full or the batch ends: the sparse cells row by row
+         * (a block of {@code blockBytes} ends with the row that fills it), then each dense column's run at once.
+         */
+        @Override
+        public int addTo(BlockBuilder out, long first) {
+            int b = out.rows, left = batch.numRows() - at, k = 0;
+            try {
+                if (!out.anySparse()) {
+                    k = Math.min(out.room(), left);
+                    out.addRows(k);
+                } else {
+                    while (k < left && !out.full()) {
+                        for (int i = 0; i < ordinals.length; i++) if (out.isSparse(i)) sparseCell(i, at + k, out, first + k);
+                        out.addRows(1);
+                        k++;
+                    }
+                }
+                for (int i = 0; i < ordinals.length; i++) {
+                    if (out.isSparse(i)) continue;
+                    int w = rows.widths[i];
+                    double[] dst = out.dense(i, b + k);
+                    if (!bulk(batch, i, at, k, dst, b * w, first)) {
+                        for (int r = 0; r < k; r++) rows.read(batch.getRow(at + r), i, dst, (b + r) * w, first + r);
+                    }
+                }
+            } catch (BadDataException e) {
+                // Read column by column, a later row of one column can fail before an earlier row of the next: read the
+                // run row by row to report the first bad cell in row order, as the row path does.
+                BlockBuilder again = rows.open(first, 0, Long.MAX_VALUE);
+                for (int r = 0; r <= k && at + r < batch.numRows(); r++) rows.readRow(batch.getRow(at + r), again, first + r);
+                throw e;
+            }
+            at += k;
+            return k;
+        }
+
+        /** Row {@code k} of sparse column {@code i} (global row {@code r}) appended to the block: from the child vectors, else as a row. */
+        private void sparseCell(int i, int k, BlockBuilder out, long r) {
+            BlockBuilder.CsrBuilder csr = out.csr(i);
+            if (plainSparse(batch.column(i), i, k, csr)) csr.endRow();
+            else rows.read(batch.getRow(k), i, out, out.rows, r);
+        }
+
+        /**
+         * Appends the non-zeros of row {@code k} of sparse column {@code i} to {@code csr} when the cell is plain (present,
+         * of the column's width, no null element, a sparse Vector's indices in range and increasing, values finite unless
+         * allowed); false, appending nothing, when not: the row path then reads it and names what is wrong.
+         */
+        private boolean plainSparse(ColumnVector v, int i, int k, BlockBuilder.CsrBuilder csr) {
+            if (v.isNullAt(k)) return false;
+            int w = rows.widths[i];
+            if (!rows.isVector(i)) return v instanceof WritableColumnVector a && denseRow(a, rows.type[i], k, w, csr);
+            ColumnVector kinds = v.getChild(0);
+            if (kinds.isNullAt(k)) return false;
+            if (kinds.getByte(k) == 1) return v.getChild(3) instanceof WritableColumnVector a && denseRow(a, RowReader.DOUBLE, k, w, csr);
+            ColumnVector size = v.getChild(1);
+            if (size.isNullAt(k) || size.getInt(k) != w) return false;
+            if (!(v.getChild(2) instanceof WritableColumnVector ia) || !(v.getChild(3) instanceof WritableColumnVector va) || ia.isNullAt(k) || va.isNullAt(k)) return false;
+            int m = ia.getArrayLength(k), io = ia.getArrayOffset(k), vo = va.getArrayOffset(k);
+            if (va.getArrayLength(k) != m || anyNull(ia.arrayData(), io, m) || anyNull(va.arrayData(), vo, m)) return false;
+            // straight into the CSR arrays, counted (csr.nnz) only when the whole row is plain
+            ColumnVector ie = ia.arrayData(), ve = va.arrayData();
+            csr.reserve(m);
+            int[] indices = csr.indices;
+            double[] values = csr.values;
+            int e = csr.nnz, last = -1;
+            for (int j = 0; j < m; j++) {
+                int c = ie.getInt(io + j);
+                double x = ve.getDouble(vo + j);
+                if (c < 0 || c >= w || c <= last || !rows.allowNonFinite && !Double.isFinite(x)) return false;
+                last = c;
+                if (x != 0) {
+                    indices[e] = c;
+                    values[e++] = x;
                 }
             }
-        } catch (BadDataException e) {
-            // Read column by column, a later row of one column can fail before an earlier row of the next: read the
-            // run row by row to report the first bad cell in row order, as the row path does.
-            for (int r = 0; r < k; r++) {
-                InternalRow row = batch.getRow(at + r);
-                for (int i = 0; i < buf.length; i++) rows.read(row, i, buf[i], (b + r) * rows.widths[i], first + r);
-            }
-            throw e;
+            csr.nnz = e;
+            return true;
+        }
+
+        /** Row {@code k} of an array vector holding all {@code w} values of the row: its non-zeros, when plain. */
+        private boolean denseRow(WritableColumnVector a, int type, int k, int w, BlockBuilder.CsrBuilder csr) {
+            if (a.isNullAt(k) || a.getArrayLength(k) != w) return false;
+            int start = a.getArrayOffset(k);
+            if (anyNull(a.arrayData(), start, w)) return false;
+            if (scratch.length < w) scratch = new double[w];
+            if (!numbers(a.arrayData(), type, start, w, scratch, 0) || !finite(scratch, w)) return false;
+            csr.addNonZeros(scratch, w);
+            return true;
+        }
+
+        private boolean finite(double[] x, int m) {
+            if (rows.allowNonFinite) return true;
+            for (int j = 0; j < m; j++) if (!Double.isFinite(x[j])) return false;
+            return true;
         }
     }
 

@@ -84,7 +84,7 @@ public final class Loader {
         RowReader reader = RowReader.forSchema(df.schema(), columns, settings.allowNonFinite(), settings.sparse() == null);
         Dataset<Row> selected = df.select(Arrays.stream(columns).map(df::col).toArray(org.apache.spark.sql.Column[]::new));
         String name = "fromDataset " + String.join(", ", columns);
-        // Columnar batches when the plan makes them (Parquet); the rows of the plan otherwise, and for sparse blocks.
+        // Columnar batches when the plan makes them (Parquet); the rows of the plan otherwise.
         ColumnarReader.Scan scan = ColumnarReader.of(selected, reader);
         List<long[]> counts = scan != null ? ColumnarReader.count(scan, name) : Actions.run(() -> selected.queryExecution().toRdd().toJavaRDD().mapPartitionsWithIndex((p, it) -> {
             MemoryGuard.Counted<InternalRow> in = new MemoryGuard.Counted<>(it);
@@ -134,23 +134,18 @@ public final class Loader {
         for (int i = 0; i < n; i++) shapes.add(reader.rowShape(i));
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(df.sparkSession().sparkContext());
         long bytesPerRow = anySparse ? 0 : AutoStorageLevel.bytesPerRow(shapes, settings.float32()); // sparse: unknown before they are read
-        if (anySparse) {
-            JavaRDD<InternalRow> rows = selected.queryExecution().toRdd().toJavaRDD();
-            int fixedRows = settings.blockRows();
-            long blockBytes = settings.blockBytes();
-            return new Columns(source(sc, rows, offsets, (p, it) -> reader.sparseBlocks(it, offsets[p], fixedRows, blockBytes), name, settings, blockBytes, columns),
-                    Arrays.asList(columns), shapes, sparse);
-        }
+        // Dense blocks hold a fixed number of rows; sparse ones fill up to blockBytes unless blockRows is set.
         int perRow = Arrays.stream(widths).sum();
-        int blockRows = settings.rowsPerBlock(perRow);
+        int blockRows = anySparse ? settings.blockRows() : settings.rowsPerBlock(perRow);
+        long blockBytes = anySparse ? settings.blockBytes() : 8L * blockRows * perRow;
         if (scan != null) {
-            Expr.Source s = source(sc, scan.batches(), offsets, ColumnarReader.blocks(scan.reader(), offsets, blockRows), name, settings, 8L * blockRows * perRow, bytesPerRow, columns);
+            Expr.Source s = source(sc, scan.batches(), offsets, ColumnarReader.blocks(scan.reader(), offsets, blockRows, blockBytes), name, settings, blockBytes, bytesPerRow, columns);
             s.rdd.setName(name + " " + ColumnarReader.NAME);
-            return new Columns(s, Arrays.asList(columns), shapes);
+            return new Columns(s, Arrays.asList(columns), shapes, sparse);
         }
         JavaRDD<InternalRow> rows = selected.queryExecution().toRdd().toJavaRDD();
-        return new Columns(source(sc, rows, offsets, (p, it) -> reader.blocks(it, offsets[p], blockRows), name, settings, 8L * blockRows * perRow, bytesPerRow, columns),
-                Arrays.asList(columns), shapes);
+        return new Columns(source(sc, rows, offsets, (p, it) -> reader.blocks(it, offsets[p], blockRows, blockBytes), name, settings, blockBytes, bytesPerRow, columns),
+                Arrays.asList(columns), shapes, sparse);
     }
 
     /** Rows of {@code cols} values each (one counting job; rows of another length are an error naming the row). */
@@ -225,12 +220,6 @@ public final class Loader {
         return offsets;
     }
 
-    /** {@link #source(JavaSparkContext, JavaRDD, long[], Function2, String, Settings, long, long, String...)} of a size unknown before it is read. */
-    private static <R> Expr.Source source(JavaSparkContext sc, JavaRDD<R> rows, long[] offsets,
-                                          Function2<Integer, Iterator<R>, Iterator<Block>> read, String name, Settings settings, long blockBytes,
-                                          String... columns) {
-        return source(sc, rows, offsets, read, name, settings, blockBytes, 0, columns);
-    }
 
     /**
      * The blocks of a counted RDD: each partition's rows read into blocks starting at its offset, one block at a

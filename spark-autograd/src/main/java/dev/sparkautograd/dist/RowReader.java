@@ -22,7 +22,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
-import java.util.NoSuchElementException;
 
 /**
  * Reads the selected columns of a Dataset's internal rows into row blocks, one dense tensor
@@ -181,43 +180,37 @@ final class RowReader implements Serializable {
         return s.getByte(0) == 0 ? s.getInt(1) : s.getArray(3).numElements();
     }
 
-    /** The blocks of one partition whose first row has global index {@code offset}. */
-    Iterator<Block> blocks(Iterator<InternalRow> rows, long offset, int blockRows) {
-        return new Iterator<>() {
-            long next = offset;
-
-            @Override
-            public boolean hasNext() {
-                return rows.hasNext();
-            }
-
-            @Override
-            public Block next() {
-                if (!rows.hasNext()) throw new NoSuchElementException();
-                int n = names.length;
-                double[][] buf = new double[n][];
-                for (int i = 0; i < n; i++) buf[i] = new double[blockRows * widths[i]];
-                int b = 0;
-                long first = next;
-                while (b < blockRows && rows.hasNext()) {
-                    InternalRow row = rows.next();
-                    for (int i = 0; i < n; i++) read(row, i, buf[i], b * widths[i], next);
-                    b++;
-                    next++;
-                }
-                return denseBlock(first, buf, b, blockRows);
-            }
-        };
+    /** An empty block of this reader's columns (dense, or CSR where {@link #sparse}); see {@link BlockBuilder#full} for the rule. */
+    BlockBuilder open(long first, int blockRows, long blockBytes) {
+        boolean[] scalar = new boolean[names.length];
+        for (int i = 0; i < scalar.length; i++) scalar[i] = kind[i] == NUMERIC;
+        // Dense blocks have a fixed size; sparse ones grow with their rows.
+        return new BlockBuilder(first, widths, scalar, sparse, blockRows, blockBytes, sparse == null ? blockRows : 16);
     }
 
-    /** One dense block of {@code b} rows from {@code first}: a buffer of {@code blockRows} rows per column, trimmed. */
-    Block denseBlock(long first, double[][] buf, int b, int blockRows) {
-        Tensor[] ts = new Tensor[buf.length];
-        for (int i = 0; i < buf.length; i++) {
-            double[] d = b == blockRows ? buf[i] : Arrays.copyOf(buf[i], b * widths[i]);
-            ts[i] = Tensor.wrap(d, kind[i] == NUMERIC ? new int[] {b} : new int[] {b, widths[i]}, false);
+    /**
+     * The blocks of one partition whose first row has global index {@code offset}: {@code blockRows} rows each when
+     * that is positive (the last one shorter), else rows until a block holds {@code blockBytes} ({@link BlockBuilder#full}).
+     */
+    Iterator<Block> blocks(Iterator<InternalRow> rows, long offset, int blockRows, long blockBytes) {
+        return BlockBuilder.blocks(rows, offset, first -> open(first, blockRows, blockBytes), this::readRow);
+    }
+
+    /** Adds {@code row} (global row {@code r}) to {@code out}: every column, dense or CSR as the block has it, with every check. */
+    void readRow(InternalRow row, BlockBuilder out, long r) {
+        for (int i = 0; i < names.length; i++) read(row, i, out, out.rows, r);
+        out.addRows(1);
+    }
+
+    /** Reads column {@code i} of {@code row} (global row {@code r}) into row {@code at} of {@code out} (a CSR column: its next row). */
+    void read(InternalRow row, int i, BlockBuilder out, int at, long r) {
+        if (out.isSparse(i)) {
+            BlockBuilder.CsrBuilder c = out.csr(i);
+            read(row, i, r, null, 0, c);
+            c.endRow();
+        } else {
+            read(row, i, r, out.dense(i, at + 1), at * widths[i], null);
         }
-        return new Block(first, ts);
     }
 
     /**
@@ -226,6 +219,11 @@ final class RowReader implements Serializable {
      * batches' row view, for the cells its bulk copy leaves.
      */
     void read(InternalRow row, int i, double[] dst, int off, long r) {
+        read(row, i, r, dst, off, null);
+    }
+
+    /** The one reading of a cell, with every check: into {@code dst} at {@code off}, or when {@code csr} is set its non-zeros appended there. */
+    private void read(InternalRow row, int i, long r, double[] dst, int off, BlockBuilder.CsrBuilder csr) {
         if (row.isNullAt(i)) throw new BadDataException("column '" + names[i] + "' is null at row " + r);
         switch (kind[i]) {
             case NUMERIC -> dst[off] = check(numeric(row, i), i, r, -1);
@@ -235,7 +233,7 @@ final class RowReader implements Serializable {
                 if (len != widths[i]) throw ragged(i, r, len);
                 for (int j = 0; j < len; j++) {
                     if (a.isNullAt(j)) throw new BadDataException("column '" + names[i] + "' has a null element at row " + r + " (index " + j + ")");
-                    dst[off + j] = check(element(a, type[i], j), i, r, j);
+                    put(element(a, type[i], j), i, r, j, dst, off, csr);
                 }
             }
             default -> {
@@ -246,108 +244,22 @@ final class RowReader implements Serializable {
                     int[] idx = s.getArray(2).toIntArray();
                     double[] vals = s.getArray(3).toDoubleArray();
                     checkIndices(idx, size, i, r);
-                    for (int j = 0; j < idx.length; j++) dst[off + idx[j]] = check(vals[j], i, r, idx[j]);
+                    for (int j = 0; j < idx.length; j++) put(vals[j], i, r, idx[j], dst, off, csr);
                 } else {
                     ArrayData a = s.getArray(3);
                     int len = a.numElements();
                     if (len != widths[i]) throw ragged(i, r, len);
-                    for (int j = 0; j < len; j++) dst[off + j] = check(a.getDouble(j), i, r, j);
+                    for (int j = 0; j < len; j++) put(a.getDouble(j), i, r, j, dst, off, csr);
                 }
             }
         }
     }
 
-    /**
-     * The blocks of one partition when some columns are sparse: rows are added to a block until it holds
-     * {@code blockBytes} (dense values at 8 bytes, sparse entries at 12: value and column index) or
-     * {@code blockRows} rows when that is set; every column of the row goes into the same block.
-     */
-    Iterator<Block> sparseBlocks(Iterator<InternalRow> rows, long offset, int blockRows, long blockBytes) {
-        int n = names.length;
-        long denseBytesPerRow = 0;
-        for (int i = 0; i < n; i++) if (!isSparse(i)) denseBytesPerRow += 8L * widths[i];
-        final long perRow = denseBytesPerRow;
-        return new Iterator<>() {
-            long next = offset;
-
-            @Override
-            public boolean hasNext() {
-                return rows.hasNext();
-            }
-
-            @Override
-            public Block next() {
-                if (!rows.hasNext()) throw new NoSuchElementException();
-                double[][] dense = new double[n][];
-                CsrBuilder[] csr = new CsrBuilder[n];
-                for (int i = 0; i < n; i++) {
-                    if (isSparse(i)) csr[i] = new CsrBuilder();
-                    else dense[i] = new double[Math.max(1, widths[i]) * 16];
-                }
-                int b = 0;
-                long bytes = 0, first = next;
-                while ((blockRows <= 0 || b < blockRows) && (blockRows > 0 || bytes < blockBytes) && rows.hasNext()) {
-                    InternalRow row = rows.next();
-                    for (int i = 0; i < n; i++) {
-                        if (isSparse(i)) {
-                            bytes += 12L * readSparse(row, i, csr[i], next) + 4;
-                        } else {
-                            if ((b + 1) * widths[i] > dense[i].length) dense[i] = Arrays.copyOf(dense[i], Math.max((b + 1) * widths[i], 2 * dense[i].length));
-                            read(row, i, dense[i], b * widths[i], next);
-                        }
-                    }
-                    bytes += perRow;
-                    b++;
-                    next++;
-                }
-                Tensor[] ts = new Tensor[n];
-                Block.Csr[] cs = new Block.Csr[n];
-                for (int i = 0; i < n; i++) {
-                    if (isSparse(i)) cs[i] = csr[i].build(widths[i]);
-                    else ts[i] = Tensor.wrap(Arrays.copyOf(dense[i], b * widths[i]), kind[i] == NUMERIC ? new int[] {b} : new int[] {b, widths[i]}, false);
-                }
-                return new Block(first, ts, cs);
-            }
-        };
-    }
-
-    /** Appends row {@code r} of array/vector column {@code i} to {@code out} (non-zeros only); returns the entries added. */
-    private int readSparse(InternalRow row, int i, CsrBuilder out, long r) {
-        if (row.isNullAt(i)) throw new BadDataException("column '" + names[i] + "' is null at row " + r);
-        int before = out.nnz;
-        if (kind[i] == ARRAY) {
-            ArrayData a = row.getArray(i);
-            int len = a.numElements();
-            if (len != widths[i]) throw ragged(i, r, len);
-            for (int j = 0; j < len; j++) {
-                if (a.isNullAt(j)) throw new BadDataException("column '" + names[i] + "' has a null element at row " + r + " (index " + j + ")");
-                double v = check(element(a, type[i], j), i, r, j);
-                if (v != 0) out.add(j, v);
-            }
-        } else {
-            InternalRow s = row.getStruct(i, 4);
-            if (s.getByte(0) == 0) {
-                int size = s.getInt(1);
-                if (size != widths[i]) throw ragged(i, r, size);
-                int[] idx = s.getArray(2).toIntArray();
-                double[] vals = s.getArray(3).toDoubleArray();
-                checkIndices(idx, size, i, r);
-                for (int j = 0; j < idx.length; j++) {
-                    double v = check(vals[j], i, r, idx[j]);
-                    if (v != 0) out.add(idx[j], v);
-                }
-            } else {
-                ArrayData a = s.getArray(3);
-                int len = a.numElements();
-                if (len != widths[i]) throw ragged(i, r, len);
-                for (int j = 0; j < len; j++) {
-                    double v = check(a.getDouble(j), i, r, j);
-                    if (v != 0) out.add(j, v);
-                }
-            }
-        }
-        out.endRow();
-        return out.nnz - before;
+    /** Element {@code j} of row {@code r} of column {@code i}, checked, into {@code dst} or (non-zero) into {@code csr}. */
+    private void put(double v, int i, long r, int j, double[] dst, int off, BlockBuilder.CsrBuilder csr) {
+        check(v, i, r, j);
+        if (csr == null) dst[off + j] = v;
+        else if (v != 0) csr.add(j, v);
     }
 
     /** A sparse vector's indices must lie in {@code [0, size)} and increase strictly (sorted, no duplicates). */
@@ -360,33 +272,6 @@ final class RowReader implements Serializable {
                 throw new BadDataException("column '" + names[i] + "' has " + (idx[j] == idx[j - 1] ? "a duplicated" : "an unsorted")
                         + " sparse index " + idx[j] + " (after " + idx[j - 1] + ") at row " + r);
             }
-        }
-    }
-
-    /** Growable CSR arrays for one column of one block. */
-    private static final class CsrBuilder {
-        int[] offsets = new int[17];
-        int rows;
-        int[] indices = new int[64];
-        double[] values = new double[64];
-        int nnz;
-
-        void add(int j, double v) {
-            if (nnz == values.length) {
-                indices = Arrays.copyOf(indices, 2 * nnz);
-                values = Arrays.copyOf(values, 2 * nnz);
-            }
-            indices[nnz] = j;
-            values[nnz++] = v;
-        }
-
-        void endRow() {
-            if (rows + 2 > offsets.length) offsets = Arrays.copyOf(offsets, 2 * offsets.length);
-            offsets[++rows] = nnz;
-        }
-
-        Block.Csr build(int width) {
-            return new Block.Csr(width, Arrays.copyOf(offsets, rows + 1), Arrays.copyOf(indices, nnz), Arrays.copyOf(values, nnz));
         }
     }
 
@@ -432,38 +317,20 @@ final class RowReader implements Serializable {
 
     /** Reads plain {@code double[]} rows of {@code cols} values (DistTensor.fromRows). */
     static Iterator<Block> rowBlocks(Iterator<double[]> rows, long offset, int blockRows, int cols, boolean allowNonFinite) {
-        return new Iterator<>() {
-            long next = offset;
-
-            @Override
-            public boolean hasNext() {
-                return rows.hasNext();
+        int[] widths = {cols};
+        boolean[] scalar = {false};
+        return BlockBuilder.blocks(rows, offset, first -> new BlockBuilder(first, widths, scalar, null, blockRows, 0, blockRows), (row, out, r) -> {
+            if (row == null) throw new BadDataException("column 'row' is null at row " + r);
+            if (row.length != cols) {
+                throw new BadDataException("column 'row' has " + row.length + " values at row " + r + " but " + cols + " were declared (ragged rows)");
             }
-
-            @Override
-            public Block next() {
-                if (!rows.hasNext()) throw new NoSuchElementException();
-                double[] buf = new double[blockRows * cols];
-                int b = 0;
-                long first = next;
-                while (b < blockRows && rows.hasNext()) {
-                    double[] row = rows.next();
-                    if (row == null) throw new BadDataException("column 'row' is null at row " + next);
-                    if (row.length != cols) {
-                        throw new BadDataException("column 'row' has " + row.length + " values at row " + next + " but " + cols + " were declared (ragged rows)");
-                    }
-                    for (int j = 0; j < cols; j++) {
-                        double v = row[j];
-                        if (!allowNonFinite && !Double.isFinite(v)) throw nonFinite("column " + j, v, next, -1);
-                    }
-                    System.arraycopy(row, 0, buf, b * cols, cols);
-                    b++;
-                    next++;
-                }
-                double[] d = b == blockRows ? buf : Arrays.copyOf(buf, b * cols);
-                return new Block(first, Tensor.wrap(d, new int[] {b, cols}, false));
+            for (int j = 0; j < cols; j++) {
+                double v = row[j];
+                if (!allowNonFinite && !Double.isFinite(v)) throw nonFinite("column " + j, v, r, -1);
             }
-        };
+            System.arraycopy(row, 0, out.dense(0, out.rows + 1), out.rows * cols, cols);
+            out.addRows(1);
+        });
     }
 
     /** Splits the rows of local tensors into per-partition block lists (rows spread evenly, as sc.parallelize does). */
