@@ -2,7 +2,9 @@ package dev.sparkautograd.dist;
 
 import dev.sparkautograd.BadDataException;
 import org.apache.spark.Partition;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.function.FlatMapFunction2;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -89,8 +91,9 @@ final class ColumnarReader implements Serializable {
     /**
      * The counting job of a columnar selection, reading as little as it can: the rows of each partition from a scan of
      * none of the selected columns (for Parquet, the counts in the footers' row groups: no value is decoded), or of
-     * the Vector columns alone when their non-zeros choose sparse or dense; then the width of each array or vector
-     * column it did not read, from its first non-null cell ({@link #firstWidths}). The block pass checks every other
+     * the Vector columns alone when their non-zeros choose sparse or dense; and the width of each array or vector
+     * column it does not read, from its first non-null cell: partition 0's task of the same job reads its first rows,
+     * and only when it is empty or null there are later partitions read, in order ({@link #firstWidths}). The block pass checks every other
      * row against that width, and each partition's rows against the count ({@code Loader}). The counting scan must
      * split the input as the block scan does (the same file splits in the same partitions: Spark splits files by size,
      * not by columns; checked here); when it does not, or is not columnar, every column is counted as before
@@ -107,10 +110,21 @@ final class ColumnarReader implements Serializable {
         Dataset<Row> counted = selected.select(Arrays.stream(names).map(selected::col).toArray(Column[]::new));
         Scan countScan = of(counted, names.length == 0 ? null : RowReader.forSchema(selected.schema(), names, rows.allowNonFinite, true));
         if (countScan == null || !sameSplits(countScan.batches(), scan.batches())) return count(scan, name);
-        List<long[]> some = count(countScan, name);
-        List<long[]> counts = new ArrayList<>();
         boolean[] missing = new boolean[n];
-        for (long[] c : some) {
+        for (int i = 0; i < n; i++) missing[i] = rows.isVectorLike(i) && !read.contains(i);
+        // One job: each partition's rows, and in partition 0's task (when it has rows) the first cells of the columns not read
+        boolean widthsIn0 = anyTrue(missing);
+        ColumnarReader countReader = countScan.reader(), reader = scan.reader();
+        List<long[][]> some = Actions.run(() -> countScan.batches().zipPartitions(scan.batches(), (FlatMapFunction2<Iterator<ColumnarBatch>, Iterator<ColumnarBatch>, long[][]>) (a, b) -> {
+            int p = TaskContext.getPartitionId();
+            MemoryGuard.Counted<ColumnarBatch> in = new MemoryGuard.Counted<>(a), first = new MemoryGuard.Counted<>(b);
+            long[] c = MemoryGuard.pass(() -> countReader.count(in, in), in, "counting", name, p);
+            long[] w = p == 0 && widthsIn0 && c[0] > 0 ? MemoryGuard.pass(() -> reader.firstWidths(first, missing, first), first, "counting", name, p) : null;
+            return Collections.singletonList(new long[][] {c, w}).iterator();
+        }).collect());
+        List<long[]> counts = new ArrayList<>();
+        for (long[][] cw : some) {
+            long[] c = cw[0];
             long[] out = new long[1 + 3 * n];
             out[0] = c[0];
             for (int i = 0; i < n; i++) out[1 + 2 * i] = -1;
@@ -122,20 +136,32 @@ final class ColumnarReader implements Serializable {
             }
             counts.add(out);
         }
-        for (int i = 0; i < n; i++) missing[i] = rows.isVectorLike(i) && !read.contains(i);
-        firstWidths(scan, counts, missing, name);
+        boolean readFirst = !some.isEmpty() && some.get(0)[1] != null;
+        if (readFirst) found(counts.get(0), some.get(0)[1], missing);
+        firstWidths(scan, counts, missing, readFirst ? 1 : 0, name);
         return counts;
+    }
+
+    /** The widths {@code w} of one partition's first cells into its count array {@code c}; the columns found no longer {@code missing}. */
+    private static void found(long[] c, long[] w, boolean[] missing) {
+        boolean[] need = missing.clone();
+        for (int i = 0; i < missing.length; i++) {
+            if (!need[i]) continue;
+            c[1 + 2 * i] = w[2 * i];
+            c[2 + 2 * i] = w[2 * i + 1];
+            if (w[2 * i] >= 0) missing[i] = false;
+        }
     }
 
     /**
      * Fills in {@code counts} the width of each {@code missing} column's first non-null cell, reading the non-empty
-     * partitions of {@code scan} in order (one, then two, four, ... at a time) until every such column has one, each
-     * partition only until it has seen one for each (its first batch, unless a column is null there).
+     * partitions of {@code scan} from {@code from} in order (one, then two, four, ... at a time) until every such column
+     * has one, each partition only until it has seen one for each (its first batch, unless a column is null there).
      */
-    private static void firstWidths(Scan scan, List<long[]> counts, boolean[] missing, String name) {
+    private static void firstWidths(Scan scan, List<long[]> counts, boolean[] missing, int from, String name) {
         ColumnarReader reader = scan.reader();
         List<Integer> order = new ArrayList<>();
-        for (int p = 0; p < counts.size(); p++) if (counts.get(p)[0] > 0) order.add(p);
+        for (int p = from; p < counts.size(); p++) if (counts.get(p)[0] > 0) order.add(p);
         int at = 0;
         for (int wave = 1; at < order.size() && anyTrue(missing); wave *= 2) {
             int[] ids = order.subList(at, Math.min(order.size(), at + wave)).stream().mapToInt(Integer::intValue).toArray();
@@ -145,15 +171,7 @@ final class ColumnarReader implements Serializable {
                 MemoryGuard.Counted<ColumnarBatch> in = new MemoryGuard.Counted<>(it);
                 return Collections.singletonList(MemoryGuard.pass(() -> reader.firstWidths(in, need, in), in, "counting", name, p)).iterator();
             }, true).collectPartitions(ids));
-            for (int k = 0; k < ids.length; k++) {
-                long[] w = got[k].get(0), c = counts.get(ids[k]);
-                for (int i = 0; i < missing.length; i++) {
-                    if (!need[i]) continue;
-                    c[1 + 2 * i] = w[2 * i];
-                    c[2 + 2 * i] = w[2 * i + 1];
-                    if (w[2 * i] >= 0) missing[i] = false;
-                }
-            }
+            for (int k = 0; k < ids.length; k++) found(counts.get(ids[k]), got[k].get(0), missing);
         }
     }
 
