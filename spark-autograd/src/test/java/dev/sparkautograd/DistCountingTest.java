@@ -97,6 +97,34 @@ class DistCountingTest {
     }
 
     @Test
+    void theNonZerosOfEveryFileChooseSparseReadingTheVectorsAlone(@TempDir Path dir) throws IOException {
+        // Left unset, sparse or dense is chosen from the non-zeros of all rows: the first file (the largest, partition
+        // 0) is dense, the two others almost empty, 4,600 non-zeros of 64,000 values in all (under 10%): sparse. The
+        // label column, first in the files, cannot be decoded in the two others: the counting job reads the vectors alone.
+        StructType s = schema(field("y", DataTypes.DoubleType), field("x", org.apache.spark.ml.linalg.SQLDataTypes.VectorType()));
+        List<Row> dense = new ArrayList<>(), nearlyEmpty = new ArrayList<>();
+        for (int r = 0; r < 40; r++) {
+            double[] v = new double[100];
+            for (int j = 0; j < v.length; j++) v[j] = 1 + Math.sin(r * 100 + j);
+            dense.add(RowFactory.create(1.0, org.apache.spark.ml.linalg.Vectors.dense(v)));
+        }
+        for (int r = 0; r < 300; r++) nearlyEmpty.add(RowFactory.create(0.0, org.apache.spark.ml.linalg.Vectors.sparse(100, new int[] {r % 100}, new double[] {1})));
+        String[] paths = new String[3];
+        for (int k = 0; k < 3; k++) {
+            paths[k] = dir.resolve("v" + k).toString();
+            SharedSpark.session().createDataFrame(k == 0 ? dense : nearlyEmpty, s).coalesce(1).write().parquet(paths[k]);
+            if (k > 0) breakFirstColumn(paths[k]);
+        }
+        DistData d = load(onePartitionPerFile().read().parquet(paths), false, "x", "y");
+        assertEquals(640, d.rows());
+        assertArrayEquals(new int[] {640, 100}, d.tensor("x").shape());
+        assertThrows(Exception.class, () -> d.tensor("y").sum());
+        // the first file alone is dense: read from the columnar batches
+        DistData first = load(onePartitionPerFile().read().parquet(paths[0]), true, "x", "y");
+        assertEquals(40, first.tensor("y").sum().item());
+    }
+
+    @Test
     void aRaggedArrayInALaterFileNamesColumnRowAndWidths(@TempDir Path dir) {
         // The larger file is the first partition (Spark orders file splits by size): rows 0-9 of 2 values, then rows
         // 10-12, the first of them with 3 values: the width is found in the first file, the block pass finds row 10.
