@@ -1,8 +1,12 @@
 package dev.sparkautograd.dist;
 
 import dev.sparkautograd.BadDataException;
+import org.apache.spark.Partition;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.function.FlatMapFunction2;
 import org.apache.spark.api.java.function.Function2;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.catalyst.expressions.Attribute;
@@ -11,12 +15,17 @@ import org.apache.spark.sql.execution.ColumnarToRowExec;
 import org.apache.spark.sql.execution.ProjectExec;
 import org.apache.spark.sql.execution.SparkPlan;
 import org.apache.spark.sql.execution.WholeStageCodegenExec;
+import org.apache.spark.sql.execution.datasources.FilePartition;
+import org.apache.spark.sql.execution.datasources.PartitionedFile;
+import org.apache.spark.sql.execution.datasources.v2.DataSourceRDDPartition;
 import org.apache.spark.sql.execution.vectorized.WritableColumnVector;
 import org.apache.spark.sql.vectorized.ColumnVector;
 import org.apache.spark.sql.vectorized.ColumnarBatch;
 import scala.jdk.javaapi.CollectionConverters;
 
 import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
@@ -81,7 +90,154 @@ final class ColumnarReader implements Serializable {
     /** Appended to the name of the blocks read from columnar batches (seen in the Spark UI, checked by tests). */
     static final String NAME = "(columnar batches)";
 
-    /** The counting job over the batches of {@code scan}: per partition, {@link #count}'s array. */
+    /**
+     * The counting job of a columnar selection, reading as little as it can: the rows of each partition from a scan of
+     * none of the selected columns (for Parquet, the counts in the footers' row groups: no value is decoded), or of
+     * the Vector columns alone when their non-zeros choose sparse or dense; and the width of each array or vector
+     * column it does not read, from its first non-null cell: partition 0's task of the same job reads its first rows,
+     * and only when it is empty or null there are later partitions read, in order ({@link #firstWidths}). The block pass checks every other
+     * row against that width, and each partition's rows against the count ({@code Loader}). The counting scan must
+     * split the input as the block scan does (the same file splits in the same partitions: Spark splits files by size,
+     * not by columns; checked here); when it does not, or is not columnar, every column is counted as before
+     * ({@link #count(Scan, String)}). Per partition, {@link #count}'s array; the widths of the columns not read are
+     * filled for the partitions read for them only (-1 elsewhere).
+     */
+    static List<long[]> count(Dataset<Row> selected, Scan scan, String name) {
+        RowReader rows = scan.reader().rows;
+        int n = rows.names.length;
+        List<Integer> read = new ArrayList<>();
+        for (int i = 0; i < n; i++) if (rows.countNonZeros && rows.isVector(i)) read.add(i);
+        String[] names = new String[read.size()];
+        for (int k = 0; k < names.length; k++) names[k] = rows.names[read.get(k)];
+        Dataset<Row> counted = selected.select(Arrays.stream(names).map(selected::col).toArray(Column[]::new));
+        Scan countScan = of(counted, names.length == 0 ? null : RowReader.forSchema(selected.schema(), names, rows.allowNonFinite, true));
+        if (countScan == null || !sameSplits(countScan.batches(), scan.batches())) return count(scan, name);
+        boolean[] missing = new boolean[n];
+        for (int i = 0; i < n; i++) missing[i] = rows.isVectorLike(i) && !read.contains(i);
+        // One job: each partition's rows, and in partition 0's task (when it has rows) the first cells of the columns not read
+        boolean widthsIn0 = anyTrue(missing);
+        ColumnarReader countReader = countScan.reader(), reader = scan.reader();
+        List<long[][]> some = Actions.run(() -> countScan.batches().zipPartitions(scan.batches(), (FlatMapFunction2<Iterator<ColumnarBatch>, Iterator<ColumnarBatch>, long[][]>) (a, b) -> {
+            int p = TaskContext.getPartitionId();
+            MemoryGuard.Counted<ColumnarBatch> in = new MemoryGuard.Counted<>(a), first = new MemoryGuard.Counted<>(b);
+            long[] c = MemoryGuard.pass(() -> countReader.count(in, in), in, "counting", name, p);
+            long[] w = p == 0 && widthsIn0 && c[0] > 0 ? MemoryGuard.pass(() -> reader.firstWidths(first, missing, first), first, "counting", name, p) : null;
+            return Collections.singletonList(new long[][] {c, w}).iterator();
+        }).collect());
+        List<long[]> counts = new ArrayList<>();
+        for (long[][] cw : some) {
+            long[] c = cw[0];
+            long[] out = new long[1 + 3 * n];
+            out[0] = c[0];
+            for (int i = 0; i < n; i++) out[1 + 2 * i] = -1;
+            for (int k = 0; k < names.length; k++) {
+                int i = read.get(k);
+                out[1 + 2 * i] = c[1 + 2 * k];
+                out[2 + 2 * i] = c[2 + 2 * k];
+                out[1 + 2 * n + i] = c[1 + 2 * names.length + k];
+            }
+            counts.add(out);
+        }
+        boolean readFirst = !some.isEmpty() && some.get(0)[1] != null;
+        if (readFirst) found(counts.get(0), some.get(0)[1], missing);
+        firstWidths(scan, counts, missing, readFirst ? 1 : 0, name);
+        return counts;
+    }
+
+    /** The widths {@code w} of one partition's first cells into its count array {@code c}; the columns found no longer {@code missing}. */
+    private static void found(long[] c, long[] w, boolean[] missing) {
+        boolean[] need = missing.clone();
+        for (int i = 0; i < missing.length; i++) {
+            if (!need[i]) continue;
+            c[1 + 2 * i] = w[2 * i];
+            c[2 + 2 * i] = w[2 * i + 1];
+            if (w[2 * i] >= 0) missing[i] = false;
+        }
+    }
+
+    /**
+     * Fills in {@code counts} the width of each {@code missing} column's first non-null cell, reading the non-empty
+     * partitions of {@code scan} from {@code from} in order (one, then two, four, ... at a time) until every such column
+     * has one, each partition only until it has seen one for each (its first batch, unless a column is null there).
+     */
+    private static void firstWidths(Scan scan, List<long[]> counts, boolean[] missing, int from, String name) {
+        ColumnarReader reader = scan.reader();
+        List<Integer> order = new ArrayList<>();
+        for (int p = from; p < counts.size(); p++) if (counts.get(p)[0] > 0) order.add(p);
+        int at = 0;
+        for (int wave = 1; at < order.size() && anyTrue(missing); wave *= 2) {
+            int[] ids = order.subList(at, Math.min(order.size(), at + wave)).stream().mapToInt(Integer::intValue).toArray();
+            at += ids.length;
+            boolean[] need = missing.clone();
+            List<long[]>[] got = Actions.run(() -> scan.batches().mapPartitionsWithIndex((p, it) -> {
+                MemoryGuard.Counted<ColumnarBatch> in = new MemoryGuard.Counted<>(it);
+                return Collections.singletonList(MemoryGuard.pass(() -> reader.firstWidths(in, need, in), in, "counting", name, p)).iterator();
+            }, true).collectPartitions(ids));
+            for (int k = 0; k < ids.length; k++) found(counts.get(ids[k]), got[k].get(0), missing);
+        }
+    }
+
+    private static boolean anyTrue(boolean[] b) {
+        for (boolean x : b) if (x) return true;
+        return false;
+    }
+
+    /**
+     * Per column where {@code need}: the width of its first non-null cell in {@code batches} and that cell's row
+     * within the partition (-1, -1: none), reading batches only until every such column has one.
+     */
+    long[] firstWidths(Iterator<ColumnarBatch> batches, boolean[] need, MemoryGuard.Counted<?> progress) {
+        int n = ordinals.length;
+        long[] out = new long[2 * n];
+        Arrays.fill(out, -1);
+        int left = 0;
+        for (boolean b : need) if (b) left++;
+        long r = 0;
+        while (left > 0 && batches.hasNext()) {
+            ColumnarBatch b = view(batches.next());
+            int m = b.numRows();
+            for (int i = 0; i < n; i++) {
+                if (!need[i] || out[2 * i] >= 0) continue;
+                ColumnVector v = b.column(i);
+                for (int k = 0; k < m; k++) {
+                    if (v.isNullAt(k)) continue;
+                    out[2 * i] = rows.cellWidth(b.getRow(k), i);
+                    out[2 * i + 1] = r + k;
+                    left--;
+                    break;
+                }
+            }
+            r += m;
+            progress.rows = r;
+        }
+        return out;
+    }
+
+    /**
+     * Whether two scans read the same file splits in the same partitions (Spark's file sources: a
+     * {@code FilePartition} per partition, also under a DataSource V2 scan); false for anything else.
+     */
+    static boolean sameSplits(JavaRDD<?> a, JavaRDD<?> b) {
+        Partition[] pa = a.rdd().partitions(), pb = b.rdd().partitions();
+        if (pa.length != pb.length) return false;
+        for (int p = 0; p < pa.length; p++) {
+            List<String> fa = splits(pa[p]);
+            if (fa == null || !fa.equals(splits(pb[p]))) return false;
+        }
+        return true;
+    }
+
+    /** The file splits of a file scan's partition (path, start, length), or null when it is not one. */
+    private static List<String> splits(Partition p) {
+        Object in = p;
+        if (p instanceof DataSourceRDDPartition d) in = d.inputPartition().isDefined() ? d.inputPartition().get() : null;
+        if (!(in instanceof FilePartition f)) return null;
+        List<String> out = new ArrayList<>();
+        for (PartitionedFile file : f.files()) out.add(file.filePath() + "@" + file.start() + "+" + file.length());
+        return out;
+    }
+
+    /** The counting job over the batches of {@code scan}, every selected column: per partition, {@link #count}'s array. */
     static List<long[]> count(Scan scan, String name) {
         ColumnarReader reader = scan.reader();
         return Actions.run(() -> scan.batches().mapPartitionsWithIndex((p, it) -> {

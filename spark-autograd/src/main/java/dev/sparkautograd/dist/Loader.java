@@ -86,7 +86,7 @@ public final class Loader {
         String name = "fromDataset " + String.join(", ", columns);
         // Columnar batches when the plan makes them (Parquet); the rows of the plan otherwise.
         ColumnarReader.Scan scan = ColumnarReader.of(selected, reader);
-        List<long[]> counts = scan != null ? ColumnarReader.count(scan, name) : Actions.run(() -> selected.queryExecution().toRdd().toJavaRDD().mapPartitionsWithIndex((p, it) -> {
+        List<long[]> counts = scan != null ? ColumnarReader.count(selected, scan, name) : Actions.run(() -> selected.queryExecution().toRdd().toJavaRDD().mapPartitionsWithIndex((p, it) -> {
             MemoryGuard.Counted<InternalRow> in = new MemoryGuard.Counted<>(it);
             return Collections.singletonList(MemoryGuard.pass(() -> reader.count(in), in, "counting", name, p)).iterator();
         }, true).collect());
@@ -235,9 +235,47 @@ public final class Loader {
         AutoStorageLevel.warnIfUnrolling(name, settings.storageLevel(), dataBytes, storageBytes);
         JavaRDD<Block> blocks = rows.mapPartitionsWithIndex((p, it) -> {
             MemoryGuard.Counted<R> in = new MemoryGuard.Counted<>(it);
-            return MemoryGuard.reading(read.call(p, in), in, name, p, blockBytes, dataBytes, storageBytes);
+            return MemoryGuard.reading(counted(read.call(p, in), offsets[p], offsets[p + 1], name, p), in, name, p, blockBytes, dataBytes, storageBytes);
         }, true);
         return named(blocks, name, settings, new Expr.Layout(offsets[offsets.length - 1], offsets.length - 1), sc, columns);
+    }
+
+    /**
+     * The blocks of partition {@code p}, checked to hold exactly the rows the counting pass found there, numbered from
+     * {@code first} to {@code end}: the offsets of every partition's rows depend on it. A block past the count fails
+     * at once, a partition short of it when its last block has been read: a partition whose rows differ between the
+     * passes (input files changed in between, a plan that is not deterministic, a counting scan that split the input
+     * otherwise) is an error, never rows silently misnumbered.
+     */
+    static Iterator<Block> counted(Iterator<Block> blocks, long first, long end, String name, int p) {
+        return new Iterator<>() {
+            long next = first;
+
+            @Override
+            public boolean hasNext() {
+                boolean more = blocks.hasNext();
+                if (!more && next != end) throw miscounted(next - first);
+                return more;
+            }
+
+            @Override
+            public Block next() {
+                Block b = blocks.next();
+                if (b.firstRow() != next) {
+                    throw new IllegalStateException("internal error: partition " + p + " of '" + name + "' has a block from row " + b.firstRow()
+                            + " where row " + next + " was next");
+                }
+                next += b.rows();
+                if (next > end) throw miscounted(next - first);
+                return b;
+            }
+
+            private IllegalStateException miscounted(long read) {
+                return new IllegalStateException("internal error: partition " + p + " of '" + name + "' read " + (next > end ? "at least " : "")
+                        + read + " rows but the counting pass found " + (end - first) + " (from row " + first
+                        + "): the input changed between the two passes (its files rewritten, or a plan that is not deterministic)");
+            }
+        };
     }
 
     /**
