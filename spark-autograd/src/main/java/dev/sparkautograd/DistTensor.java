@@ -26,6 +26,7 @@ public final class DistTensor {
 
     /** Configuration keys, read from the thread's local properties ({@code sc.setLocalProperty}) first, then the SparkConf. */
     public static final String TREE_DEPTH = "spark.autograd.treeDepth";
+    /** The tree reduce's final combine runs on an executor when the partials the driver would receive hold this many doubles together (default 2^23). */
     public static final String FINAL_COMBINE_ON_EXECUTOR_ABOVE = "spark.autograd.finalCombineOnExecutorAbove";
     /** Whether a reduction runs {@code matmul(w)} of data blocks fused (default true). */
     public static final String FUSE_MATMUL = "spark.autograd.fuseMatmul";

@@ -61,9 +61,9 @@ class DistWidePartialTest {
 
     /**
      * [loss, w's gradient..., b's gradient] of a logistic step, sparse partials on or off, the final combine on an
-     * executor or not; its bytes go to {@code bytes[0]}.
+     * executor or not (null: where the default puts it); its bytes go to {@code bytes[0]}.
      */
-    private static double[] logisticStep(DistData data, int width, boolean sparsePartials, boolean finalOnExecutor, long[][] bytes) {
+    private static double[] logisticStep(DistData data, int width, boolean sparsePartials, Boolean finalOnExecutor, long[][] bytes) {
         double[][] out = new double[1][];
         Function<List<Tensor>, Tensor> model = p -> {
             DistTensor z = data.tensor("x").matmul(p.get(0)).add(p.get(1));
@@ -71,7 +71,7 @@ class DistWidePartialTest {
         };
         List<Tensor> init = List.of(Tensor.randn(3, width).mul(0.1), Tensor.scalar(0.2));
         org.apache.spark.api.java.JavaSparkContext sc = SharedSpark.jsc();
-        sc.setLocalProperty(DistTensor.FINAL_COMBINE_ON_EXECUTOR_ABOVE, finalOnExecutor ? "1" : Long.toString(Long.MAX_VALUE));
+        sc.setLocalProperty(DistTensor.FINAL_COMBINE_ON_EXECUTOR_ABOVE, finalOnExecutor == null ? null : finalOnExecutor ? "1" : Long.toString(Long.MAX_VALUE));
         try {
             bytes[0] = bytesSent(() -> out[0] = FusionSwitch.lossAndGrads(DistTensor.SPARSE_PARTIALS, sparsePartials, init, model));
         } finally {
@@ -114,7 +114,12 @@ class DistWidePartialTest {
         assertTrue(sparseResults >= 9 * touchedRows && sparseResults <= 12 * touchedRows + 64 * 1024,
                 "sparse partials: " + sparseResults + " bytes for " + touchedRows + " touched rows");
 
-        // the final combine on an executor (the default for 2^20 elements): one array to the driver, the same bits
+        // by default, four 2^20-wide partials (under 2^23 doubles together) go to the driver as task results: no shuffle
+        long[][] defaultBytes = new long[1][];
+        assertSameBits(sparse, logisticStep(data, width, true, null, defaultBytes), "the default");
+        assertEquals(0, defaultBytes[0][0], "no shuffle stage by default");
+
+        // the final combine on an executor: one array to the driver, the same bits
         long[][] sparseCombined = new long[1][], denseCombined = new long[1][];
         double[] combined = logisticStep(data, width, true, true, sparseCombined);
         logisticStep(data, width, false, true, denseCombined);
@@ -169,7 +174,7 @@ class DistWidePartialTest {
             bytes[s] = bytesSent(() -> out[sparse ? 0 : 1] = FusionSwitch.lossAndGrads(DistTensor.SPARSE_PARTIALS, sparse, init, model));
         }
         assertArrayEquals(out[1], out[0], 0.0);
-        // 50,000 x 3 doubles: under 2^20, so the partials go straight to the driver as task results
+        // 4 partials of 50,000 x 3 doubles: under 2^23 together, so they go straight to the driver as task results
         long sparseSent = bytes[0][0] + bytes[0][1], denseSent = bytes[1][0] + bytes[1][1];
         assertTrue(denseSent >= 4L * 8 * n * k, "dense: " + denseSent);
         assertTrue(sparseSent < 4L * (8 * 2 * 100 * k + 4 * 2 * 100) + 64 * 1024, "sparse: " + sparseSent + " bytes for at most 800 touched rows");

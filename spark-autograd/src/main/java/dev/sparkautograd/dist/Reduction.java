@@ -334,9 +334,9 @@ final class Reduction {
     /** The partials' sum by {@link TreeReduce}, with the configured depth and final combine. */
     private static double[] treeSum(JavaSparkContext sc, JavaRDD<double[]> partials, int length) {
         int depth = (int) setting(sc, TREE_DEPTH, 2);
-        long finalAbove = setting(sc, FINAL_COMBINE_ON_EXECUTOR_ABOVE, 1L << 20);
         if (depth < 1) throw new IllegalArgumentException(TREE_DEPTH + " must be at least 1, got " + depth);
-        return Actions.run(() -> TreeReduce.sum(partials, length, depth, length >= finalAbove));
+        boolean finalOnExecutor = finalOnExecutor(sc, partials, depth, length);
+        return Actions.run(() -> TreeReduce.sum(partials, length, depth, finalOnExecutor));
     }
 
     /** One job: every partition's partial (value, then the wanted parameter gradients), tree-reduced in partition order. */
@@ -360,12 +360,24 @@ final class Reduction {
                     it -> Collections.singletonList(plan.partial(it, shipped.value(), want, withUpstream)).iterator());
             partials.setName(jobName + plan.fusion(want, withUpstream));
             int depth = (int) setting(sc, TREE_DEPTH, 2);
-            long finalAbove = setting(sc, FINAL_COMBINE_ON_EXECUTOR_ABOVE, 1L << 20);
             if (depth < 1) throw new IllegalArgumentException(TREE_DEPTH + " must be at least 1, got " + depth);
-            return Actions.run(() -> TreeReduce.sumPartials(partials, length, depth, length >= finalAbove, plan.sparsePartials()));
+            boolean finalOnExecutor = finalOnExecutor(sc, partials, depth, length);
+            return Actions.run(() -> TreeReduce.sumPartials(partials, length, depth, finalOnExecutor, plan.sparsePartials()));
         } finally {
             shipped.release();
         }
+    }
+
+    /**
+     * Whether the tree reduce's final combine runs on an executor: when the partials the driver would receive (the
+     * last level's, {@code length} doubles each) hold {@link #FINAL_COMBINE_ON_EXECUTOR_ABOVE} doubles or more together
+     * (default 2^23, 64 MB). Below, they go to the driver as task results, as {@code RDD.treeReduce}'s do: a shuffle
+     * stage of its own for four 8 MB partials (a 2^20-wide gradient on 4 partitions) cost more than it saved (the
+     * README's sparse-logistic row). Either place adds in the same order: the same bits.
+     */
+    private static boolean finalOnExecutor(JavaSparkContext sc, JavaRDD<?> partials, int depth, int length) {
+        long above = setting(sc, FINAL_COMBINE_ON_EXECUTOR_ABOVE, 1L << 23);
+        return (long) length * TreeReduce.driverPartials(partials.getNumPartitions(), depth) >= above;
     }
 
     /** A job's parameter bundle, inline or broadcast by its size ({@link #INLINE_PARAMS_BELOW}, default 1 MiB). */

@@ -118,6 +118,18 @@ final class TreeReduce {
         return out.iterator();
     }
 
+    /**
+     * How many partials the driver receives from {@code partitions} partials at {@code depth} when the final combine
+     * stays on the driver: the last level's count, as {@link #sumPartials} forms the levels.
+     */
+    static int driverPartials(int partitions, int depth) {
+        int count = partitions;
+        if (count == 0) return 0;
+        int fanIn = Math.max(2, (int) Math.ceil(Math.pow(count, 1.0 / Math.max(1, depth))));
+        for (int l = 1; l < depth && count > fanIn + (count + fanIn - 1) / fanIn; l++) count = (count + fanIn - 1) / fanIn;
+        return count;
+    }
+
     /** Adds the partials in increasing key order. */
     static Partial.Sum sortedSum(List<Tuple2<Integer, Partial>> parts) {
         parts.sort(Comparator.comparing(Tuple2::_1));

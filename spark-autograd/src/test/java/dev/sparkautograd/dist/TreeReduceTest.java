@@ -116,4 +116,23 @@ class TreeReduceTest {
         assertArrayEquals(inOrder(parts), treeSum(parts, 2, false, stages));
         assertEquals(1, stages[0], "no shuffle stage for 4 partials");
     }
+
+    /**
+     * What the driver receives (the final level's partials), which decides where the final combine runs: counted from
+     * the jobs the reduce runs (one stage: every partition's task result; two: the shuffle stage's reducers').
+     */
+    @Test
+    void driverPartialsAreTheTaskResultsTheDriverReceives() {
+        int[][] cases = {{4, 2, 4}, {8, 2, 3}, {16, 2, 4}, {16, 1, 16}, {1, 2, 1}, {36, 2, 6}};
+        for (int[] c : cases) {
+            int partitions = c[0], depth = c[1], expected = c[2];
+            assertEquals(expected, TreeReduce.driverPartials(partitions, depth), partitions + " partitions at depth " + depth);
+            JavaRDD<double[]> rdd = onePerPartition(partials(partitions, 2, 5));
+            SchedulerCounts.Counts counts = SchedulerCounts.during(SharedSpark.jsc().sc(), () -> TreeReduce.sum(rdd, 2, depth, false));
+            int received = counts.stages() == 1 ? counts.tasks() : counts.tasks() - partitions;
+            assertEquals(expected, received, partitions + " partitions at depth " + depth + ": " + counts);
+        }
+        assertEquals(3, TreeReduce.driverPartials(27, 3), "27 -> 9 -> 3");
+        assertEquals(0, TreeReduce.driverPartials(0, 2));
+    }
 }
