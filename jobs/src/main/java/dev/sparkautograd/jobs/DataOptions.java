@@ -241,7 +241,11 @@ public final class DataOptions {
             // The labels are checked by a job of their own, which reads the label column alone; the two columns are then
             // read as the files hold them, so the library reads Spark's columnar batches (a computed column, such as the
             // check, would make it read rows). The label's own numeric type is read as a cast to double would give it.
-            raw.select(checked).write().format("noop").mode("overwrite").save(); // Spark's sink that evaluates and drops
+            // The check is one aggregate; only when it finds a label to report does the row-by-row check run, to name
+            // its file and row.
+            if (!labels.checkedByAggregate(raw, raw.col(y))) {
+                raw.select(checked).write().format("noop").mode("overwrite").save(); // Spark's sink that evaluates and drops
+            }
             return raw.select(raw.col("features"), raw.col("label"));
         }
         return raw.select(features.as("features"), checked.as("label"));

@@ -2,6 +2,10 @@ package dev.sparkautograd.jobs;
 
 import dev.sparkautograd.BadDataException;
 import dev.sparkautograd.jobs.models.Model;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.functions;
 import org.apache.spark.util.AccumulatorV2;
 
 import java.io.Serializable;
@@ -36,6 +40,35 @@ final class Labels implements Serializable {
 
     Seen seen() {
         return seen;
+    }
+
+    /**
+     * Checks the labels of a numeric column with one aggregate (Spark's generated code over the column's batches, no
+     * call per row), filling what the row-by-row check would have seen; false when it found something to report (a
+     * null, a label the model cannot use, or -1 mixed with 0), whose message names a file and row: then the caller
+     * runs the row-by-row check, which throws it.
+     */
+    boolean checkedByAggregate(Dataset<Row> data, Column label) {
+        Column v = label.cast("double");
+        Column nonFinite = functions.isnan(v).or(v.equalTo(Double.POSITIVE_INFINITY)).or(v.equalTo(Double.NEGATIVE_INFINITY));
+        Column bad = kind == Model.Kind.linear && allowNonFinite ? functions.lit(false) : nonFinite;
+        switch (kind) {
+            case linear -> { }
+            case logistic, fm -> bad = bad.or(functions.not(v.isin(0.0, 1.0, -1.0)));
+            case softmax, mlp -> bad = bad.or(v.notEqual(functions.rint(v))).or(v.lt(0)).or(v.geq(classes > 0 ? classes : MAX_CLASSES));
+        }
+        Row r = data.agg(
+                functions.count(functions.when(v.isNull(), 1)),
+                functions.count(functions.when(bad, 1)),
+                functions.max(functions.when(functions.not(nonFinite), v)),
+                functions.count(functions.when(v.equalTo(-1.0), 1)),
+                functions.count(functions.when(v.equalTo(0.0), 1))).head();
+        long nulls = r.getLong(0), bads = r.getLong(1), minusOnes = r.getLong(3), zeros = r.getLong(4);
+        boolean mixed = (kind == Model.Kind.logistic || kind == Model.Kind.fm) && minusOnes > 0 && zeros > 0;
+        if (nulls > 0 || bads > 0 || mixed) return false;
+        if (!r.isNullAt(2)) seen.max = Math.max(seen.max, r.getDouble(2));
+        seen.minusOne |= minusOnes > 0;
+        return true;
     }
 
     /** Checks one label at {@code where} (e.g. "line 7 of file:/data/d.csv"); throws naming the value and the place. */
@@ -97,19 +130,23 @@ final class Labels implements Serializable {
     static final class Seen extends AccumulatorV2<Double, Seen> {
         private static final long serialVersionUID = 1L;
         double max = Double.NEGATIVE_INFINITY;
+        /** Whether a -1 was seen (its place, when the row-by-row check saw it, in {@link #firstMinusOne}). */
+        boolean minusOne;
         Place firstMinusOne, firstZero;
 
         void see(double y, String file, String unit, long pos) {
             if (y > max) max = y;
+            if (y == -1) minusOne = true;
             if (y == -1 && (firstMinusOne == null || new Place(file, unit, pos).before(firstMinusOne))) firstMinusOne = new Place(file, unit, pos);
             if (y == 0 && (firstZero == null || new Place(file, unit, pos).before(firstZero))) firstZero = new Place(file, unit, pos);
         }
 
-        @Override public boolean isZero() { return max == Double.NEGATIVE_INFINITY && firstMinusOne == null && firstZero == null; }
+        @Override public boolean isZero() { return max == Double.NEGATIVE_INFINITY && !minusOne && firstMinusOne == null && firstZero == null; }
 
         @Override public Seen copy() {
             Seen s = new Seen();
             s.max = max;
+            s.minusOne = minusOne;
             s.firstMinusOne = firstMinusOne;
             s.firstZero = firstZero;
             return s;
@@ -117,6 +154,7 @@ final class Labels implements Serializable {
 
         @Override public void reset() {
             max = Double.NEGATIVE_INFINITY;
+            minusOne = false;
             firstMinusOne = null;
             firstZero = null;
         }
@@ -128,6 +166,7 @@ final class Labels implements Serializable {
         @Override public void merge(AccumulatorV2<Double, Seen> other) {
             Seen o = (Seen) other;
             max = Math.max(max, o.max);
+            minusOne |= o.minusOne;
             if (o.firstMinusOne != null && (firstMinusOne == null || o.firstMinusOne.before(firstMinusOne))) firstMinusOne = o.firstMinusOne;
             if (o.firstZero != null && (firstZero == null || o.firstZero.before(firstZero))) firstZero = o.firstZero;
         }
@@ -156,7 +195,7 @@ final class Labels implements Serializable {
     }
 
     boolean plusMinusOne(String input) {
-        if (kind != Model.Kind.logistic && kind != Model.Kind.fm || seen.firstMinusOne == null) return false;
+        if (kind != Model.Kind.logistic && kind != Model.Kind.fm || !seen.minusOne) return false;
         if (seen.firstZero != null) {
             throw new BadDataException("labels mix -1 (first at " + seen.firstMinusOne + ") and 0 (first at " + seen.firstZero
                     + "): logistic regression needs labels 0 and 1, or -1 and +1");

@@ -367,6 +367,44 @@ class UserDataTest {
         assertTrue(msg.startsWith("spark-autograd gradient: label 5 at row 3 of file:") && msg.contains("five.parquet: logistic regression needs"), msg);
     }
 
+    /**
+     * A Parquet 'features' list and 'label' (read from the columnar batches): the labels are checked by one aggregate,
+     * and only a label to report runs the row-by-row check that names its row and file; the messages and what the
+     * labels decide (classes, -1/+1) are the other formats'.
+     */
+    @Test
+    void parquetLabelsCheckedByAnAggregateAsRowByRow() throws Exception {
+        double[][] x = {{1, 2}, {-0.5, 0}, {3, -1}, {0.25, 0.75}};
+        String schema = "message m { required group features (LIST) { repeated group list { required double element; } } required double label; }";
+        Object[][] cases = {
+            // model, labels, expected: an error's start and end, or the labels: line (null: none)
+            {"logistic", new double[] {1, 0, 5, 0}, "error", "label 5 at row 3 of file:", "logistic regression needs labels 0 and 1 (or -1 and +1); for more classes use --model softmax"},
+            {"logistic", new double[] {-1, 0, 1, 0}, "error", "labels mix -1 (first at row 1 of file:", "logistic regression needs labels 0 and 1, or -1 and +1"},
+            {"logistic", new double[] {1, Double.NaN, 1, 0}, "error", "label NaN at row 2 of file:", "a class label must be a number"},
+            {"softmax", new double[] {0, 2, 1.5, 0}, "error", "label 1.5 at row 3 of file:", "the labels must be class indices 0, 1, 2, ... (below 100000)"},
+            {"logistic", new double[] {-1, 1, 1, -1}, "ok", "-1/+1 read as 0/1 (logistic regression's labels)", null},
+            {"logistic", new double[] {0, 1, 1, 0}, "ok", null, null},
+            {"softmax", new double[] {0, 2, 1, 0}, "ok", "3 classes (0..2, the largest label + 1; --classes sets it)", null},
+        };
+        int k = 0;
+        for (Object[] c : cases) {
+            Path file = tmp.resolve("labels" + k++ + ".parquet");
+            writeParquet(file, schema, x, (double[]) c[1], true);
+            Run r = main("gradient", "--model", (String) c[0], "--input", file.toString(), "--output", tmp.resolve("labels" + k + ".npy").toString());
+            String what = c[0] + " " + java.util.Arrays.toString((double[]) c[1]);
+            if (c[2].equals("error")) {
+                String msg = failure(r, 1);
+                assertTrue(msg.startsWith("spark-autograd gradient: " + c[3]) && msg.endsWith(c[4].toString()), what + ": " + msg);
+            } else {
+                assertEquals(0, r.exit(), what + ": " + r.err());
+                if (c[3] == null) assertFalse(r.out().contains("labels:"), what + ": " + r.out());
+                else assertEquals(c[3], r.line("labels:"), what + ": " + r.out());
+            }
+        }
+        // -1/+1 give the gradient of 0/1
+        assertTrue(Npy.read(tmp.resolve("labels5.npy")).equal(Npy.read(tmp.resolve("labels6.npy"))));
+    }
+
     // ---- one-line errors ----------------------------------------------------------------------------------
 
     @Test
