@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
-import java.util.Random;
 import java.util.stream.IntStream;
 
 /**
@@ -130,7 +129,7 @@ public final class Synthetic implements Serializable {
      * The arrays are reused by the next chunk.
      */
     public final class Chunks {
-        private final Random r;
+        private final SequentialRandom r;
         private final dev.sparkautograd.nn.Module teacher;
         private final long total;
         private final int d;
@@ -155,7 +154,7 @@ public final class Synthetic implements Serializable {
             if (done >= total) return false;
             n = (int) Math.min(CHUNK, total - done);
             if (x == null || x.length != n * d) x = new double[n * d];
-            for (int i = 0; i < x.length; i++) x[i] = r.nextGaussian();
+            r.nextGaussians(x, 0, x.length); // x[i] = r.nextGaussian() for each i, faster
             if (correlation != null) correlation.correlate(x, n, d);
             y = model.sampleLabels(Tensor.fromArray(x, n, d), teacher, r);
             done += n;
