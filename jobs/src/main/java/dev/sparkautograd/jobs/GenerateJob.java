@@ -111,9 +111,9 @@ public final class GenerateJob extends SparkJob {
      * {@code BitSet.clear}, {@code writeNullForMissingFieldsAtCurrentLevel}, about 10% of the CPU samples of a JFR
      * profile of {@code generate}); two-level, each value is one {@code addDouble}. A/B timings on the shared 2-core
      * machine (load 20-30) were inconclusive: CPU seconds beyond a write to Spark's {@code noop} format, per
-     * 400,000 x 100 rows, 2.5 against 10 in one run and no difference in the next. Spark's own writer stays (the
-     * commit protocol, listeners and footers as before): writing Parquet's column chunks by hand through
-     * parquet-hadoop would still encode a repetition and a definition level per value, the writer's remaining cost.
+     * 400,000 x 100 rows, 2.5 against 10 in one run and no difference in the next. The dense data are now written
+     * without Spark's row writer ({@link dev.sparkautograd.jobs.models.SyntheticParquet}, the same two-level files);
+     * {@code --sparse} still goes through this session.
      */
     static SparkSession twoLevelLists(SparkSession spark) {
         SparkSession s = spark.newSession();
@@ -159,12 +159,9 @@ public final class GenerateJob extends SparkJob {
         WriteProgress progress = new WriteProgress(out, parts, start);
         spark.sparkContext().addSparkListener(progress);
         try {
-            syn.dataset(twoLevelLists(spark)).write().mode(SaveMode.ErrorIfExists)
-                    .option("parquet.enable.dictionary", "false") // random doubles do not repeat: the dictionary attempt is wasted work
-                    .option("parquet.block.size", String.valueOf(ROW_GROUP_BYTES))
-                    // nor do they compress: snappy saved 1.4% of the size (323.2 against 327.8 MB per 400,000 x 100 rows) for CPU time
-                    .option("compression", "none")
-                    .parquet(output);
+            // Spark's files without Spark's row writer: uncompressed (snappy saved 1.4% of the size of random doubles)
+            // and without a dictionary (they do not repeat), row groups of ROW_GROUP_BYTES
+            dev.sparkautograd.jobs.models.SyntheticParquet.write(spark, syn, output, ROW_GROUP_BYTES);
         } finally {
             spark.sparkContext().listenerBus().waitUntilEmpty(); // the last task's line before the summary
             spark.sparkContext().removeSparkListener(progress);

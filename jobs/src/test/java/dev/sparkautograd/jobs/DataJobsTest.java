@@ -63,6 +63,9 @@ class DataJobsTest {
         for (int p = 0; p < 3; p++) syn.partition(p).forEachRemaining(r -> expected.add(java.util.Arrays.toString((double[]) r.get(0)) + r.getDouble(1)));
         assertEquals(new java.util.HashSet<>(expected), new java.util.HashSet<>(ra.stream().map(r -> r.getList(0) + "" + r.getDouble(1)).toList()));
         assertArrayEquals(syn.teacher(), Npy.read(a.resolve("_teacher.npy")).toArray());
+        // Spark's conventions (a _SUCCESS file, no _temporary left), and the jobs read the files through the columnar batches
+        assertTrue(Files.exists(a.resolve("_SUCCESS")) && !Files.exists(a.resolve("_temporary")));
+        assertTrue(UserDataTest.load("--input", a.toString()).data().blocks().name().endsWith("(columnar batches)"), "columnar");
         // labels are 0/1 and both occur
         long ones = ra.stream().filter(r -> r.getDouble(1) == 1.0).count();
         assertTrue(ones > 200 && ones < 800, "ones " + ones);

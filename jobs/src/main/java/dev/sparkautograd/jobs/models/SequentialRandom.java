@@ -56,6 +56,62 @@ public final class SequentialRandom extends Random {
         return v1 * multiplier;
     }
 
+    /** Candidate pairs of the polar method held at a time by {@link #nextGaussians}. */
+    private static final int BATCH = 256;
+    private transient double[] v1s, v2s, ss;
+
+    /**
+     * Fills {@code x[from, to)} with the next {@code to - from} values of {@link #nextGaussian}, bit for bit, and
+     * leaves the generator where those calls would (the cached second value included). Faster than the calls: the
+     * polar method's candidate pairs are drawn first, a batch at a time, with the acceptance counted rather than
+     * branched on (a rejection, 21% of the candidates, is a mispredicted branch otherwise), then the accepted pairs'
+     * {@code log}, division and square root run in a loop of independent iterations, which the processor overlaps.
+     * Only as many candidates are drawn as the values need, so the sequence stays {@code Random}'s.
+     */
+    public void nextGaussians(double[] x, int from, int to) {
+        if (v1s == null) {
+            v1s = new double[BATCH];
+            v2s = new double[BATCH];
+            ss = new double[BATCH];
+        }
+        int k = from;
+        if (k < to && haveNextNextGaussian) {
+            haveNextNextGaussian = false;
+            x[k++] = nextNextGaussian;
+        }
+        while (k < to) {
+            int pairs = Math.min(BATCH, (to - k + 1) / 2), accepted = 0;
+            long st = state;
+            while (accepted < pairs) {
+                // nextDouble() twice: (next(26) << 27) + next(27), times 2^-53
+                st = (st * MULTIPLIER + ADDEND) & MASK;
+                long a = st >>> 22;
+                st = (st * MULTIPLIER + ADDEND) & MASK;
+                double v1 = 2 * (((a << 27) + (st >>> 21)) * 0x1.0p-53) - 1;
+                st = (st * MULTIPLIER + ADDEND) & MASK;
+                a = st >>> 22;
+                st = (st * MULTIPLIER + ADDEND) & MASK;
+                double v2 = 2 * (((a << 27) + (st >>> 21)) * 0x1.0p-53) - 1;
+                double s = v1 * v1 + v2 * v2;
+                v1s[accepted] = v1;
+                v2s[accepted] = v2;
+                ss[accepted] = s;
+                accepted += s < 1 && s != 0 ? 1 : 0;
+            }
+            state = st;
+            for (int i = 0; i < accepted; i++) {
+                double s = ss[i], multiplier = StrictMath.sqrt(-2 * log(s) / s);
+                x[k++] = v1s[i] * multiplier;
+                if (k < to) {
+                    x[k++] = v2s[i] * multiplier;
+                } else {
+                    nextNextGaussian = v2s[i] * multiplier;
+                    haveNextNextGaussian = true;
+                }
+            }
+        }
+    }
+
     private static final double LN2_HI = Double.longBitsToDouble(0x3fe62e42fee00000L),
             LN2_LO = Double.longBitsToDouble(0x3dea39ef35793c76L),
             TWO54 = Double.longBitsToDouble(0x4350000000000000L),

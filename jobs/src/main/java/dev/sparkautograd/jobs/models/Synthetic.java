@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
-import java.util.Random;
 import java.util.stream.IntStream;
 
 /**
@@ -90,40 +89,85 @@ public final class Synthetic implements Serializable {
 
     /** The rows of partition {@code p}, generated lazily, {@value #CHUNK} at a time. */
     public Iterator<Row> partition(int p) {
-        Random r = new SequentialRandom(seed * 0x9E3779B97F4A7C15L + 31L * p + 17); // java.util.Random's values, faster
-        dev.sparkautograd.nn.Module teacher = model.module(teacher());
-        long total = rowsIn(p);
+        Chunks chunks = chunks(p);
         int d = model.features();
         return new Iterator<>() {
-            long done;
             final List<Row> chunk = new ArrayList<>();
             int at;
 
             @Override
             public boolean hasNext() {
-                return done < total || at < chunk.size();
+                return at < chunk.size() || chunks.hasNext();
             }
 
             @Override
             public Row next() {
                 if (at == chunk.size()) {
-                    if (done >= total) throw new NoSuchElementException();
-                    int n = (int) Math.min(CHUNK, total - done);
-                    double[] x = new double[n * d];
-                    for (int i = 0; i < x.length; i++) x[i] = r.nextGaussian();
-                    if (correlation != null) correlation.correlate(x, n, d);
-                    double[] y = model.sampleLabels(Tensor.fromArray(x, n, d), teacher, r);
+                    if (!chunks.next()) throw new NoSuchElementException();
+                    double[] x = chunks.features(), y = chunks.labels();
                     chunk.clear();
-                    for (int i = 0; i < n; i++) {
+                    for (int i = 0; i < chunks.rows(); i++) {
                         double[] row = new double[d];
                         System.arraycopy(x, i * d, row, 0, d);
                         chunk.add(RowFactory.create(row, y[i]));
                     }
                     at = 0;
-                    done += n;
                 }
                 return chunk.get(at++);
             }
         };
+    }
+
+    /** The rows of partition {@code p} as arrays, {@value #CHUNK} at a time (what {@link #partition} turns into rows). */
+    public Chunks chunks(int p) {
+        return new Chunks(p);
+    }
+
+    /**
+     * A cursor over one partition's rows, a chunk of up to {@value #CHUNK} rows at a time, in the order and with the
+     * random draws of {@link #partition}: the chunk's features first (row-major), then its labels from the teacher.
+     * The arrays are reused by the next chunk.
+     */
+    public final class Chunks {
+        private final SequentialRandom r;
+        private final dev.sparkautograd.nn.Module teacher;
+        private final long total;
+        private final int d;
+        private long done;
+        private int n;
+        private double[] x, y;
+
+        private Chunks(int p) {
+            r = new SequentialRandom(seed * 0x9E3779B97F4A7C15L + 31L * p + 17); // java.util.Random's values, faster
+            teacher = model.module(teacher());
+            total = rowsIn(p);
+            d = model.features();
+        }
+
+        /** Whether another chunk follows. */
+        public boolean hasNext() {
+            return done < total;
+        }
+
+        /** Generates the next chunk; false (and nothing changed) at the end of the partition. */
+        public boolean next() {
+            if (done >= total) return false;
+            n = (int) Math.min(CHUNK, total - done);
+            if (x == null || x.length != n * d) x = new double[n * d];
+            r.nextGaussians(x, 0, x.length); // x[i] = r.nextGaussian() for each i, faster
+            if (correlation != null) correlation.correlate(x, n, d);
+            y = model.sampleLabels(Tensor.fromArray(x, n, d), teacher, r);
+            done += n;
+            return true;
+        }
+
+        /** Rows of the current chunk. */
+        public int rows() { return n; }
+
+        /** The current chunk's features, {@link #rows()} x features, row-major. */
+        public double[] features() { return x; }
+
+        /** The current chunk's labels. */
+        public double[] labels() { return y; }
     }
 }

@@ -32,6 +32,30 @@ class SequentialRandomTest {
     }
 
     @Test
+    void nextGaussiansFillsWhatNextGaussianWouldDraw() {
+        // odd and even counts (the cached second value carried into the next call), batches over the candidate buffer,
+        // and the other draws between the calls see the same generator state
+        int[] counts = {0, 1, 2, 3, 7, 255, 256, 257, 511, 512, 513, 4096 * 5 + 1};
+        for (long seed : new long[]{1, -7, 0x9E3779B97F4A7C15L + 48}) {
+            Random expected = new Random(seed);
+            SequentialRandom actual = new SequentialRandom(seed);
+            for (int round = 0; round < 3; round++) {
+                for (int n : counts) {
+                    double[] x = new double[n + 2];
+                    actual.nextGaussians(x, 1, n + 1);
+                    for (int i = 1; i <= n; i++) {
+                        long e = Double.doubleToRawLongBits(expected.nextGaussian());
+                        if (e != Double.doubleToRawLongBits(x[i])) assertEquals(e, Double.doubleToRawLongBits(x[i]), "value " + i + " of " + n + ", seed " + seed);
+                    }
+                    assertEquals(0, Double.doubleToRawLongBits(x[0]) | Double.doubleToRawLongBits(x[n + 1]), "outside the range");
+                    assertEquals(Double.doubleToRawLongBits(expected.nextDouble()), Double.doubleToRawLongBits(actual.nextDouble()), "draw after " + n);
+                    if (round == 1) assertEquals(Double.doubleToRawLongBits(expected.nextGaussian()), Double.doubleToRawLongBits(actual.nextGaussian()));
+                }
+            }
+        }
+    }
+
+    @Test
     void logHasStrictMathsBits() {
         double[] edges = {0, -0.0, -1, Double.MIN_VALUE, Double.MIN_NORMAL, Math.nextDown(Double.MIN_NORMAL), 0.5, 1, Math.nextUp(1.0),
                 Math.nextDown(1.0), 1 + 0x1p-21, 2, Math.sqrt(2), Math.E, Double.MAX_VALUE, Double.POSITIVE_INFINITY,
