@@ -66,7 +66,8 @@ public final class DistData {
          * {@code DISK_ONLY} ({@link AutoStorageLevel}: Spark's unroll of a partition that does not fit can exhaust the
          * heap at MEMORY_AND_DISK_SER), chosen on the driver once the rows and widths are known (8 bytes per value, 4 for
          * an array or vector column at {@link Dtype#FLOAT32}).
-         * A sparse column's size is not known before it is read: with one, the level is MEMORY_AND_DISK_SER.
+         * A sparse column counts 12 bytes a non-zero and 4 a row, known when the counting job chose sparse; when
+         * {@code sparse(true)} was given its size is not known ({@link DistData#sizeInBytes} -1) and the level is MEMORY_AND_DISK_SER.
          */
         public Options autoStorageLevel() {
             storageLevel = null;
@@ -151,15 +152,8 @@ public final class DistData {
     /** {@link Options#autoStorageLevel}: persists at the level chosen for the blocks' size (no job has read them yet). */
     private DistData autoPersist(Options options) {
         if (!options.autoStorageLevel) return this;
-        List<int[]> shapes = new ArrayList<>();
-        boolean sparse = false;
-        for (Expr e : columns.exprs) {
-            shapes.add(e.rowShape());
-            sparse |= e.isSparse();
-        }
-        long bytes = AutoStorageLevel.bytesPerRow(shapes, options.dtype == Dtype.FLOAT32) * columns.rows();
-        StorageLevel level = sparse ? StorageLevel.MEMORY_AND_DISK_SER() : AutoStorageLevel.forBlocks(columns.blocks().context(), bytes).level();
-        return persist(level);
+        long bytes = sizeInBytes();
+        return persist(bytes < 0 ? StorageLevel.MEMORY_AND_DISK_SER() : AutoStorageLevel.forBlocks(columns.blocks().context(), bytes).level());
     }
 
     // ---- facts -----------------------------------------------------------------------------------
@@ -173,6 +167,16 @@ public final class DistData {
 
     public List<String> columns() {
         return names;
+    }
+
+    /**
+     * The blocks' size as cached, in bytes, known before any block is read: dense values at 8 bytes (4 for an array
+     * or vector column at {@link Dtype#FLOAT32}), a sparse column's entries at 12 (value and column index) plus 4 a
+     * row; -1 when not known: a sparse column whose non-zeros the counting job did not count ({@code sparse(true)}
+     * given: counted only when the choice is left to it), or rows selected by {@link #selectRows}.
+     */
+    public long sizeInBytes() {
+        return columns.bytes;
     }
 
     public long rows() {

@@ -83,6 +83,31 @@ class DistAutoStorageLevelTest {
         }
     }
 
+    /**
+     * The size the automatic level is chosen by, known before any block is read: dense values at 8 bytes (4 as
+     * float32 arrays), a sparse column at 12 bytes a non-zero and 4 a row when the counting job chose sparse (it
+     * counted the non-zeros); not known (-1) when the caller chose sparse, or for a selection of rows.
+     */
+    @Test
+    void sizeInBytesCountsWhatTheBlocksHold() {
+        int width = 100_000; // wider than 65,536: the counting job chooses sparse; one non-zero a row
+        record Case(String what, Supplier<DistData> data, long bytes) {}
+        Case[] cases = {
+                new Case("sparse chosen by the counting job", () -> DistData.fromDataset(wide(50, width), DistData.options(), "x", "y"),
+                        50L * (12 + 4) + 50L * 8),
+                new Case("sparse given", () -> DistData.fromDataset(wide(50, width), DistData.options().sparse(true), "x", "y"), -1),
+                new Case("dense", () -> DistData.fromDataset(wide(50, width), DistData.options().sparse(false), "x", "y"), 50L * (8L * width + 8)),
+                new Case("dense float32", () -> DistData.fromDataset(wide(50, width), DistData.options().sparse(false).dtype(DistData.Dtype.FLOAT32), "x", "y"),
+                        50L * (4L * width + 8)),
+                new Case("local tensors", () -> DistData.parallelize(SharedSpark.jsc(), 2,
+                        Map.of("x", Tensor.arange(5000).reshape(1000, 5), "y", Tensor.arange(1000))), 1000L * 5 * 8 + 1000L * 8),
+                new Case("a selection of rows", () -> DistData.parallelize(SharedSpark.jsc(), 2,
+                        Map.of("x", Tensor.arange(10).reshape(5, 2))).selectRows(5, (p, blocks) -> blocks), -1),
+        };
+        for (Case c : cases) assertEquals(c.bytes, c.data.get().sizeInBytes(), c.what);
+        assertTrue(cases[0].data.get().tensor("x").isSparse(), "the counting job chose sparse");
+    }
+
     /** Float32 blocks hold an array or vector column at 4 bytes per value (scalars stay at 8): sized so, the same rows fit only as float32. */
     @Test
     void float32ArrayColumnsCountFourBytesPerValue() {

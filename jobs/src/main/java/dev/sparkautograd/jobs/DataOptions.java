@@ -109,19 +109,14 @@ public final class DataOptions {
          * Caches data read uncached ({@code load(.., null)}) at the level chosen for the blocks' size, now that the
          * counting job knows it and no job has read the blocks yet: serialized (raw arrays through Kryo, the cache's
          * memory counted exactly) when they fit the storage memory, else straight to disk (see AutoStorageLevel and the
-         * README's "Data larger than memory"). Returns the choice, for the {@code cache:} line; null for sparse
-         * features, whose size is not known before they are read (cached serialized).
+         * README's "Data larger than memory"). Returns the choice, for the {@code cache:} line; null when the size is not
+         * known ({@link DistData#sizeInBytes}: cached serialized).
          */
-        AutoStorageLevel persistAtAutoLevel(SparkContext sc, boolean float32) {
-            AutoStorageLevel cache = x.isSparse() ? null
-                    : AutoStorageLevel.forBlocks(sc, AutoStorageLevel.bytesPerRow(List.of(rowShape(x), rowShape(y)), float32) * data.rows());
+        AutoStorageLevel persistAtAutoLevel(SparkContext sc) {
+            long bytes = data.sizeInBytes();
+            AutoStorageLevel cache = bytes < 0 ? null : AutoStorageLevel.forBlocks(sc, bytes);
             data.persist(cache != null ? cache.level() : StorageLevel.MEMORY_AND_DISK_SER());
             return cache;
-        }
-
-        private static int[] rowShape(DistTensor t) {
-            int[] s = t.shape();
-            return Arrays.copyOfRange(s, 1, s.length);
         }
     }
 

@@ -50,7 +50,7 @@ public final class EvaluateJob extends SparkJob {
         // blocks' size calls for (DISK_ONLY when they do not fit the storage memory), as train caches them.
         DataOptions.Input in = data.load(spark, m.options(features), null);
         try {
-            in.persistAtAutoLevel(spark.sparkContext(), data.dtype == DataOptions.Dtype.float32);
+            in.persistAtAutoLevel(spark.sparkContext());
             String mismatch = m.checkWidth(in.x().shape()[1], in.source());
             if (mismatch != null) throw badOption("--model-dir " + modelDir + ": " + mismatch);
             Dataset<Row> scored = Scoring.score(spark, m.model(), m.params(), in.x(), in.y()).cache();

@@ -227,7 +227,7 @@ public final class TrainJob extends SparkJob {
         DistData d = in.data();
         try {
             DistTensor x = in.x(), y = in.y();
-            AutoStorageLevel cache = in.persistAtAutoLevel(spark.sparkContext(), data.dtype == DataOptions.Dtype.float32);
+            AutoStorageLevel cache = in.persistAtAutoLevel(spark.sparkContext());
             Model model = in.model();
             Synthetic syn = in.synthetic();
             long rows = d.rows();

@@ -50,12 +50,20 @@ public final class Loader {
         private final Expr.Source source;
         public final List<Expr> exprs;
 
-        Columns(Expr.Source source, List<String> names, List<int[]> rowShapes) {
-            this(source, names, rowShapes, new boolean[names.size()]);
+        /**
+         * The blocks' size as cached, known before any block is read (dense values at 8 bytes, 4 for a float32 array
+         * column; a sparse entry at 12, value and column index, plus a row offset); -1 when not known (a sparse column
+         * whose non-zeros the counting job did not count, or a selection of rows).
+         */
+        public final long bytes;
+
+        Columns(Expr.Source source, List<String> names, List<int[]> rowShapes, long bytes) {
+            this(source, names, rowShapes, new boolean[names.size()], bytes);
         }
 
-        Columns(Expr.Source source, List<String> names, List<int[]> rowShapes, boolean[] sparse) {
+        Columns(Expr.Source source, List<String> names, List<int[]> rowShapes, boolean[] sparse, long bytes) {
             this.source = source;
+            this.bytes = bytes;
             List<Expr> es = new ArrayList<>();
             for (int i = 0; i < names.size(); i++) es.add(new Expr(source, i, names.size(), rowShapes.get(i), names.get(i), sparse[i]));
             this.exprs = List.copyOf(es);
@@ -133,7 +141,19 @@ public final class Loader {
         List<int[]> shapes = new ArrayList<>();
         for (int i = 0; i < n; i++) shapes.add(reader.rowShape(i));
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(df.sparkSession().sparkContext());
-        long bytesPerRow = anySparse ? 0 : AutoStorageLevel.bytesPerRow(shapes, settings.float32()); // sparse: unknown before they are read
+        long bytesPerRow = anySparse ? 0 : AutoStorageLevel.bytesPerRow(shapes, settings.float32()); // sparse: not per row
+        long bytes = 0;
+        for (int i = 0; i < n && bytes >= 0; i++) {
+            if (!sparse[i]) {
+                bytes += AutoStorageLevel.bytesPerRow(List.of(shapes.get(i)), settings.float32()) * totalRows;
+            } else if (reader.countNonZeros && reader.isVector(i)) {
+                long nonZeros = 0;
+                for (long[] c : counts) nonZeros += c[1 + 2 * n + i];
+                bytes += 12 * nonZeros + 4 * totalRows;
+            } else {
+                bytes = -1; // sparse by the caller's choice: the non-zeros were not counted
+            }
+        }
         // Dense blocks hold a fixed number of rows; sparse ones fill up to blockBytes unless blockRows is set.
         int perRow = Arrays.stream(widths).sum();
         int blockRows = anySparse ? settings.blockRows() : settings.rowsPerBlock(perRow);
@@ -141,11 +161,11 @@ public final class Loader {
         if (scan != null) {
             Expr.Source s = source(sc, scan.batches(), offsets, ColumnarReader.blocks(scan.reader(), offsets, blockRows, blockBytes), name, settings, blockBytes, bytesPerRow, columns);
             s.rdd.setName(name + " " + ColumnarReader.NAME);
-            return new Columns(s, Arrays.asList(columns), shapes, sparse);
+            return new Columns(s, Arrays.asList(columns), shapes, sparse, bytes);
         }
         JavaRDD<InternalRow> rows = selected.queryExecution().toRdd().toJavaRDD();
         return new Columns(source(sc, rows, offsets, (p, it) -> reader.blocks(it, offsets[p], blockRows, blockBytes), name, settings, blockBytes, bytesPerRow, columns),
-                Arrays.asList(columns), shapes, sparse);
+                Arrays.asList(columns), shapes, sparse, bytes);
     }
 
     /** Rows of {@code cols} values each (one counting job; rows of another length are an error naming the row). */
@@ -190,7 +210,8 @@ public final class Loader {
         List<Block[]> data = new ArrayList<>();
         for (List<Block> part : parts) data.add(part.toArray(new Block[0]));
         JavaRDD<Block> blocks = sc.parallelize(data, numPartitions).flatMap(a -> Arrays.asList(a).iterator());
-        return new Columns(named(blocks, "parallelize", settings, new Expr.Layout(ts[0].size(0), numPartitions), sc, names.toArray(new String[0])), names, shapes);
+        return new Columns(named(blocks, "parallelize", settings, new Expr.Layout(ts[0].size(0), numPartitions), sc, names.toArray(new String[0])), names, shapes,
+                AutoStorageLevel.bytesPerRow(shapes, settings.float32()) * ts[0].size(0));
     }
 
     /**
@@ -210,7 +231,7 @@ public final class Loader {
             shapes.add(e.rowShape);
             sparse[i] = e.sparse;
         }
-        return new Columns(new Expr.Source(from.source.sc, blocks, new Expr.Layout(rows, from.numPartitions())), names, shapes, sparse);
+        return new Columns(new Expr.Source(from.source.sc, blocks, new Expr.Layout(rows, from.numPartitions())), names, shapes, sparse, -1);
     }
 
     /** Global index of each partition's first row (and the total at the end), from per-partition counts (element 0). */
