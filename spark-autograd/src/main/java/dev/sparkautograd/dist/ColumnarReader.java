@@ -146,9 +146,8 @@ final class ColumnarReader implements Serializable {
 
     /** The widths {@code w} of one partition's first cells into its count array {@code c}; the columns found no longer {@code missing}. */
     private static void found(long[] c, long[] w, boolean[] missing) {
-        boolean[] need = missing.clone();
         for (int i = 0; i < missing.length; i++) {
-            if (!need[i]) continue;
+            if (!missing[i]) continue;
             c[1 + 2 * i] = w[2 * i];
             c[2 + 2 * i] = w[2 * i + 1];
             if (w[2 * i] >= 0) missing[i] = false;

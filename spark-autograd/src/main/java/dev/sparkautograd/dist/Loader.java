@@ -141,7 +141,6 @@ public final class Loader {
         List<int[]> shapes = new ArrayList<>();
         for (int i = 0; i < n; i++) shapes.add(reader.rowShape(i));
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(df.sparkSession().sparkContext());
-        long bytesPerRow = anySparse ? 0 : AutoStorageLevel.bytesPerRow(shapes, settings.float32()); // sparse: not per row
         long bytes = 0;
         for (int i = 0; i < n && bytes >= 0; i++) {
             if (!sparse[i]) {
@@ -159,12 +158,12 @@ public final class Loader {
         int blockRows = anySparse ? settings.blockRows() : settings.rowsPerBlock(perRow);
         long blockBytes = anySparse ? settings.blockBytes() : 8L * blockRows * perRow;
         if (scan != null) {
-            Expr.Source s = source(sc, scan.batches(), offsets, ColumnarReader.blocks(scan.reader(), offsets, blockRows, blockBytes), name, settings, blockBytes, bytesPerRow, columns);
+            Expr.Source s = source(sc, scan.batches(), offsets, ColumnarReader.blocks(scan.reader(), offsets, blockRows, blockBytes), name, settings, blockBytes, Math.max(bytes, 0), columns);
             s.rdd.setName(name + " " + ColumnarReader.NAME);
             return new Columns(s, Arrays.asList(columns), shapes, sparse, bytes);
         }
         JavaRDD<InternalRow> rows = selected.queryExecution().toRdd().toJavaRDD();
-        return new Columns(source(sc, rows, offsets, (p, it) -> reader.blocks(it, offsets[p], blockRows, blockBytes), name, settings, blockBytes, bytesPerRow, columns),
+        return new Columns(source(sc, rows, offsets, (p, it) -> reader.blocks(it, offsets[p], blockRows, blockBytes), name, settings, blockBytes, Math.max(bytes, 0), columns),
                 Arrays.asList(columns), shapes, sparse, bytes);
     }
 
@@ -184,7 +183,7 @@ public final class Loader {
         boolean allow = settings.allowNonFinite();
         Expr.Source s = source(JavaSparkContext.fromSparkContext(rows.context()), rows, offsets,
                 (p, it) -> RowReader.rowBlocks(it, offsets[p], blockRows, cols, allow), "fromRows", settings, 8L * blockRows * cols,
-                AutoStorageLevel.bytesPerRow(List.of(new int[] {cols}), settings.float32()), "fromRows");
+                AutoStorageLevel.bytesPerRow(List.of(new int[] {cols}), settings.float32()) * offsets[offsets.length - 1], "fromRows");
         return new Expr(s, 0, 1, new int[] {cols}, "fromRows");
     }
 
@@ -245,13 +244,13 @@ public final class Loader {
     /**
      * The blocks of a counted RDD: each partition's rows read into blocks starting at its offset, one block at a
      * time (never a whole partition), an OutOfMemoryError turned into a one-line error ({@link MemoryGuard}). With
-     * {@code bytesPerRow} known (positive), the blocks' size goes into that error's advice, and a spilling memory
-     * level chosen for blocks far above the storage memory gets a warning ({@link AutoStorageLevel#warnIfUnrolling}).
+     * the blocks' size {@code dataBytes} known (positive; 0: not known), it goes into that error's advice, and a
+     * spilling memory level chosen for blocks far above the storage memory gets a warning
+     * ({@link AutoStorageLevel#warnIfUnrolling}).
      */
     private static <R> Expr.Source source(JavaSparkContext sc, JavaRDD<R> rows, long[] offsets,
                                           Function2<Integer, Iterator<R>, Iterator<Block>> read, String name, Settings settings, long blockBytes,
-                                          long bytesPerRow, String... columns) {
-        long dataBytes = bytesPerRow * offsets[offsets.length - 1];
+                                          long dataBytes, String... columns) {
         long storageBytes = dataBytes > 0 ? AutoStorageLevel.storageMemory(sc.sc()) : 0;
         AutoStorageLevel.warnIfUnrolling(name, settings.storageLevel(), dataBytes, storageBytes);
         JavaRDD<Block> blocks = rows.mapPartitionsWithIndex((p, it) -> {
